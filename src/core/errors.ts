@@ -1,0 +1,116 @@
+// Typed errors. Each says what was expected, what came, and what to do, and carries the
+// data a screen needs to show it (which file, which line). They cross worker boundaries
+// as plain objects (`toErrorData`) and are rebuilt on the other side (`fromErrorData`).
+
+export interface ErrorData {
+  name: string;
+  message: string;
+  file?: string;
+  line?: number;
+}
+
+export class AppError extends Error {
+  override name = "AppError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+  toData(): ErrorData {
+    return { name: this.name, message: this.message };
+  }
+}
+
+/** A file the user gave us cannot be read: names the file and, where known, the line. */
+export class InputFileError extends AppError {
+  override name = "InputFileError";
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    readonly line?: number,
+  ) {
+    super(`${file}${line !== undefined ? `, line ${line}` : ""}: ${problem}`);
+  }
+  override toData(): ErrorData {
+    return { name: this.name, message: this.message, file: this.file, line: this.line };
+  }
+}
+
+/** The browser refused to store more data (IndexedDB quota). */
+export class StorageFullError extends AppError {
+  override name = "StorageFullError";
+  constructor(what: string, options?: { cause?: unknown }) {
+    super(
+      `Storage is full: ${what} was not saved and nothing else was changed. ` +
+        `Free space by deleting old projects or models, or allow the site more storage.`,
+      options,
+    );
+  }
+}
+
+/** A graph value has the wrong shape or dtype for an op: names the op, expected and actual. */
+export class ShapeError extends AppError {
+  override name = "ShapeError";
+}
+
+/** A model folder, config or weights file is not what we can use. */
+export class ModelFormatError extends AppError {
+  override name = "ModelFormatError";
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+  }
+  override toData(): ErrorData {
+    return { name: this.name, message: this.message, file: this.file };
+  }
+}
+
+/** Something the caller asked for does not exist (a project, a note, a model). */
+export class NotFoundError extends AppError {
+  override name = "NotFoundError";
+}
+
+/** The user cancelled a long operation. */
+export class CancelledError extends AppError {
+  override name = "CancelledError";
+  constructor(what = "operation") {
+    super(`The ${what} was cancelled.`);
+  }
+}
+
+export function toErrorData(error: unknown): ErrorData {
+  if (error instanceof AppError) return error.toData();
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: "Error", message: String(error) };
+}
+
+/** Rebuild a typed error from its data on the far side of a worker boundary. */
+export function fromErrorData(data: ErrorData): Error {
+  switch (data.name) {
+    case "InputFileError": {
+      const problem = data.message.replace(/^.*?: /, "");
+      return new InputFileError(data.file ?? "?", problem, data.line);
+    }
+    case "ModelFormatError":
+      return new ModelFormatError(data.file ?? "?", data.message.replace(/^.*?: /, ""));
+    case "StorageFullError": {
+      const error = new StorageFullError("data");
+      error.message = data.message;
+      return error;
+    }
+    case "ShapeError":
+      return new ShapeError(data.message);
+    case "NotFoundError":
+      return new NotFoundError(data.message);
+    case "CancelledError": {
+      const error = new CancelledError();
+      error.message = data.message;
+      return error;
+    }
+    default: {
+      const error = new AppError(data.message);
+      error.name = data.name;
+      return error;
+    }
+  }
+}
