@@ -1,4 +1,4 @@
-// Builds public/demo/notes.jsonl from scripts/demo/target-notes.txt, where entities are
+// Builds public/demo/notes-{pool,gold}.jsonl from scripts/demo/target-notes.txt, where entities are
 // written inline as [text](Type). Offsets are computed here so the file is always exact.
 // Run: npx tsx scripts/build-demo-notes.ts
 import { readFileSync, writeFileSync } from "node:fs";
@@ -37,8 +37,9 @@ function parseBlock(block: string): DemoNote {
 const source = readFileSync("scripts/demo/target-notes.txt", "utf8");
 const notes = source.split(/\n---\n/).map(parseBlock);
 // Only gold notes ship with their entities; the others are unannotated target notes.
-const lines = notes.map(({ id, text, gold, entities }) =>
-  JSON.stringify(gold ? { id, text, split: "gold", entities } : { id, text, split: "pool" }),
-);
-writeFileSync("public/demo/notes.jsonl", lines.join("\n") + "\n");
-console.log(`wrote ${notes.length} notes (${notes.filter((n) => n.gold).length} gold) to public/demo/notes.jsonl`);
+const jsonl = (rows: object[]) => rows.map((row) => JSON.stringify(row)).join("\n") + "\n";
+const gold = notes.filter((note) => note.gold).map(({ id, text, entities }) => ({ id, text, entities }));
+const pool = notes.filter((note) => !note.gold).map(({ id, text }) => ({ id, text }));
+writeFileSync("public/demo/notes-gold.jsonl", jsonl(gold));
+writeFileSync("public/demo/notes-pool.jsonl", jsonl(pool));
+console.log(`wrote ${pool.length} pool notes and ${gold.length} gold notes to public/demo/`);
