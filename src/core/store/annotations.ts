@@ -3,7 +3,7 @@
 
 import type { Span } from "../corpus/types.ts";
 import { NotFoundError } from "../errors.ts";
-import {
+import { annotationsOfNote,
   inTransaction,
   type AnnotationMeta,
   type AnnotationOrigin,
@@ -75,7 +75,7 @@ export async function putAnnotations(db: AppDatabase, given: AnnotationInput[]):
 
 /** All annotations of a note (every origin and run), oldest first. */
 export async function annotationsForNote(db: AppDatabase, noteId: number): Promise<AnnotationRow[]> {
-  const rows = await db.annotations.where("noteId").equals(noteId).toArray();
+  const rows = await annotationsOfNote(db, noteId).toArray();
   return rows.sort((a, b) => a.updatedAt - b.updatedAt || a.id - b.id);
 }
 

@@ -134,13 +134,13 @@ export class AppDatabase extends Dexie {
   evaluations!: EntityTable<EvaluationRow, "id">;
 
   constructor(name: string = DEFAULT_DATABASE_NAME) {
-    super(name);
+    super(name, { chromeTransactionDurability: "relaxed" });
     // Only indexed properties are listed; the rest of each row is stored as is.
     // `&` marks a unique index, `++` an auto-incremented primary key, `[a+b]` a compound index.
     this.version(1).stores({
       projects: "id, updatedAt",
-      notes: "++id, projectId, &[projectId+hash], [projectId+split], importId",
-      annotations: "++id, projectId, noteId, &[noteId+origin+runId], [projectId+origin], runId",
+      notes: "++id, &[projectId+hash], [projectId+split]",
+      annotations: "++id, &[noteId+origin+runId], [projectId+origin], runId",
       imports: "id, projectId",
       models: "id, projectId",
       modelChunks: "[modelId+fileName+index]",
@@ -150,7 +150,7 @@ export class AppDatabase extends Dexie {
     // To change the schema later, keep version(1) as it is and add, below it:
     //
     //   this.version(2)
-    //     .stores({ notes: "++id, projectId, &[projectId+hash], [projectId+split], importId, newIndex" })
+    //     .stores({ notes: "++id, &[projectId+hash], [projectId+split], newIndex" })
     //     .upgrade(async (tx) => {
     //       await tx.table("notes").toCollection().modify((note) => { note.newField ??= defaultValue; });
     //     });
@@ -162,6 +162,27 @@ export class AppDatabase extends Dexie {
 }
 
 /** Opens (creating when needed) the app's database. Tests pass a fresh name each time. */
+/**
+ * Rows of one project (or one note) through a compound index that starts with its id.
+ * Notes and annotations have no index of their own on projectId or noteId: every index
+ * costs each insert, and an import writes tens of thousands of rows. The range runs from
+ * [id] (shorter arrays sort first) to [id, maxKey]; a key may not hold the same array
+ * twice, so maxKey appears once.
+ */
+export function notesOfProject(db: AppDatabase, projectId: string) {
+  return db.notes.where("[projectId+split]").between([projectId], [projectId, Dexie.maxKey]);
+}
+
+export function annotationsOfProject(db: AppDatabase, projectId: string) {
+  return db.annotations.where("[projectId+origin]").between([projectId], [projectId, Dexie.maxKey]);
+}
+
+export function annotationsOfNote(db: AppDatabase, noteId: number) {
+  return db.annotations
+    .where("[noteId+origin+runId]")
+    .between([noteId], [noteId, Dexie.maxKey]);
+}
+
 export function openDatabase(name: string = DEFAULT_DATABASE_NAME): AppDatabase {
   return new AppDatabase(name);
 }

@@ -79,13 +79,24 @@ export async function importFiles(
     return { ...counts, elapsedMs: performance.now() - started };
   };
 
+  // While one batch is being stored, the next is read and parsed: IndexedDB works in the
+  // browser's storage process, so the worker would otherwise sit idle.
+  const parse = async (batch: FileSource[]) => {
+    const files: InputFile[] = await Promise.all(
+      batch.map(async (source) => ({ name: source.name, bytes: await source.read() })),
+    );
+    return { batch, parsed: parseFiles(files, options) };
+  };
+  const pending = batches(sources, options.batchBytes ?? 8 << 20, options.batchFiles ?? 2000);
+  const nextParsed = () => {
+    const { value, done } = pending.next();
+    return done ? undefined : parse(value);
+  };
   try {
-    for (const batch of batches(sources, options.batchBytes ?? 8 << 20, options.batchFiles ?? 2000)) {
+    for (let next = nextParsed(); next !== undefined; ) {
       if (options.signal?.aborted) throw new CancelledError("import");
-      const files: InputFile[] = await Promise.all(
-        batch.map(async (source) => ({ name: source.name, bytes: await source.read() })),
-      );
-      const parsed = parseFiles(files, options);
+      const { batch, parsed } = await next;
+      next = nextParsed();
       report.warnings.push(...parsed.warnings);
       report.perFile.push(...parsed.perFile);
       for (const error of parsed.errors) addError(report, error.toData());

@@ -4,7 +4,7 @@
 import { Dexie } from "dexie";
 import type { ParsedNote } from "../corpus/types.ts";
 import { NotFoundError } from "../errors.ts";
-import {
+import { annotationsOfNote, notesOfProject,
   inTransaction,
   type AnnotationRow,
   type AnnotationOrigin,
@@ -272,7 +272,7 @@ export async function countNotes(db: AppDatabase, projectId: string, query: Note
   if (!needle) {
     const range =
       query.split === undefined
-        ? db.notes.where("projectId").equals(projectId)
+        ? notesOfProject(db, projectId)
         : db.notes.where("[projectId+split]").equals([projectId, query.split]);
     return range.count();
   }
@@ -284,11 +284,10 @@ export async function countNotes(db: AppDatabase, projectId: string, query: Note
 
 /** Note ids of a project (optionally one split), in import order. */
 export async function listNoteIds(db: AppDatabase, projectId: string, split?: Split): Promise<number[]> {
-  const range =
-    split === undefined
-      ? db.notes.where("projectId").equals(projectId)
-      : db.notes.where("[projectId+split]").equals([projectId, split]);
-  return (await range.primaryKeys()) as number[];
+  if (split !== undefined) return (await db.notes.where("[projectId+split]").equals([projectId, split]).primaryKeys()) as number[];
+  // The index orders by split first; import order is id order.
+  const ids = (await notesOfProject(db, projectId).primaryKeys()) as number[];
+  return ids.sort((a, b) => a - b);
 }
 
 export async function getNote(db: AppDatabase, noteId: number): Promise<NoteRow> {
@@ -362,7 +361,7 @@ async function withSpanCounts(
   if (origin === undefined || summaries.length === 0) return summaries;
   // One exact lookup per note rather than anyOf: see storedNotesByHash.
   const perNote = await Promise.all(
-    summaries.map((summary) => db.annotations.where("noteId").equals(summary.id).toArray()),
+    summaries.map((summary) => annotationsOfNote(db, summary.id).toArray()),
   );
   summaries.forEach((summary, index) => {
     // The most recently updated annotation of that origin (a note may have several runs).

@@ -8,7 +8,7 @@ import { Gunzip, Gzip } from "fflate";
 import type { Span } from "../corpus/types.ts";
 import { InputFileError } from "../errors.ts";
 import type { TaskSchema } from "../schema/types.ts";
-import {
+import { annotationsOfProject,
   newId,
   inTransaction,
   type AnnotationMeta,
@@ -20,7 +20,7 @@ import {
   type ProjectRow,
   type Split,
 } from "./db.ts";
-import { readNotesInChunks } from "./notes.ts";
+import { listNoteIds, readNotesInChunks } from "./notes.ts";
 import { getProject } from "./projects.ts";
 
 export const PROJECT_FILE_FORMAT = "clinical-adapt-project";
@@ -84,8 +84,8 @@ export async function exportProjectFile(db: AppDatabase, projectId: string): Pro
 
   await inTransaction(db, "r", [db.projects, db.notes, db.annotations], "reading the project", async () => {
     const project = await getProject(db, projectId);
-    const noteIds = await db.notes.where("projectId").equals(projectId).primaryKeys();
-    const annotationIds = await db.annotations.where("projectId").equals(projectId).primaryKeys();
+    const noteIds = await listNoteIds(db, projectId);
+    const annotationIds = await annotationsOfProject(db, projectId).primaryKeys();
     const header: HeaderLine = {
       format: PROJECT_FILE_FORMAT,
       version: PROJECT_FILE_VERSION,
@@ -117,7 +117,7 @@ export async function exportProjectFile(db: AppDatabase, projectId: string): Pro
         write(line);
       }
     };
-    await readNotesInChunks(db, noteIds as number[], writeNotes, EXPORT_CHUNK);
+    await readNotesInChunks(db, noteIds, writeNotes, EXPORT_CHUNK);
     for (let start = 0; start < annotationIds.length; start += EXPORT_CHUNK) {
       const chunk = annotationIds.slice(start, start + EXPORT_CHUNK);
       const annotations = (await db.annotations.bulkGet(chunk)) as AnnotationRow[];

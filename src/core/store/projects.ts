@@ -3,7 +3,7 @@
 
 import { NotFoundError } from "../errors.ts";
 import { emptySchema, type TaskSchema } from "../schema/types.ts";
-import { inTransaction, newId, withStorageErrors, type AppDatabase, type ProjectRow } from "./db.ts";
+import { annotationsOfProject, notesOfProject, inTransaction, newId, withStorageErrors, type AppDatabase, type ProjectRow } from "./db.ts";
 import { deleteModelRows } from "./models.ts";
 
 export interface NewProject {
@@ -70,8 +70,8 @@ export async function deleteProject(
   await inTransaction(db, "rw", tables, `deleting project ${projectId}`, async () => {
     await getProject(db, projectId);
     await Promise.all([
-      db.notes.where("projectId").equals(projectId).delete(),
-      db.annotations.where("projectId").equals(projectId).delete(),
+      notesOfProject(db, projectId).delete(),
+      annotationsOfProject(db, projectId).delete(),
       db.imports.where("projectId").equals(projectId).delete(),
       db.runs.where("projectId").equals(projectId).delete(),
       db.evaluations.where("projectId").equals(projectId).delete(),
