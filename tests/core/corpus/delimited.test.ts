@@ -2,16 +2,7 @@ import { describe, expect, it } from "vitest";
 import { inspectDelimited, parseDelimited } from "../../../src/core/corpus/delimited.ts";
 import { parseTxt } from "../../../src/core/corpus/txt.ts";
 import { InputFileError } from "../../../src/core/errors.ts";
-
-function thrown(run: () => unknown): InputFileError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputFileError);
-    return error as InputFileError;
-  }
-  throw new Error("expected an InputFileError");
-}
+import { thrownBy } from "../../helpers.ts";
 
 describe("parseTxt", () => {
   it.each([
@@ -25,7 +16,7 @@ describe("parseTxt", () => {
   });
 
   it("rejects a blank note", () => {
-    expect(thrown(() => parseTxt("a.txt", " \n")).message).toBe("a.txt: is empty");
+    expect(thrownBy(InputFileError, () => parseTxt("a.txt", " \n")).message).toBe("a.txt: is empty");
   });
 });
 
@@ -88,7 +79,7 @@ describe("parseDelimited", () => {
 
   it("skips blank lines between rows without losing count of lines", () => {
     const text = 'id,text\n\n1,"a\nb"\n\n\n2,x,extra\n';
-    expect(thrown(() => parseDelimited("a.csv", text, { textColumn: "text" })).line).toBe(7);
+    expect(thrownBy(InputFileError, () => parseDelimited("a.csv", text, { textColumn: "text" })).line).toBe(7);
   });
 
   it("warns about a file with a header and no rows", () => {
@@ -142,7 +133,7 @@ describe("parseDelimited", () => {
       line: 1,
     },
   ])("rejects $name", ({ text, message, line }) => {
-    const error = thrown(() => parseDelimited("a.csv", text, { textColumn: "text" }));
+    const error = thrownBy(InputFileError, () => parseDelimited("a.csv", text, { textColumn: "text" }));
     expect(error.message).toBe(message);
     expect(error.file).toBe("a.csv");
     expect(error.line).toBe(line);

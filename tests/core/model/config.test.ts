@@ -2,18 +2,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ModelFormatError } from "../../../src/core/errors.ts";
 import { configToJson, createConfig, parseConfig } from "../../../src/core/model/config.ts";
+import { thrownBy } from "../../helpers.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/model/${name}.config.json`, import.meta.url), "utf8");
-
-function formatError(run: () => unknown): ModelFormatError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFormatError);
-    return error as ModelFormatError;
-  }
-  throw new Error("expected a ModelFormatError");
-}
 
 describe("parseConfig", () => {
   it("reads bert-base-cased", () => {
@@ -128,7 +119,7 @@ describe("parseConfig", () => {
     ["id2label with a gap", { model_type: "bert", id2label: { "0": "O", "2": "B-X" } }, /id2label has key '2'; expected the ids 0 to 1/],
     ["id2label naming a label twice", { model_type: "bert", id2label: { "0": "O", "1": "O" } }, /names a label twice/],
   ])("refuses %s", (_, input, message) => {
-    const error = formatError(() => parseConfig(input));
+    const error = thrownBy(ModelFormatError, () => parseConfig(input));
     expect(error.file).toBe("config.json");
     expect(error.message).toMatch(message);
   });

@@ -7,6 +7,7 @@ import { listParams } from "../../../src/core/model/names.ts";
 import { randomEncoderWeights } from "../../../src/core/model/random-init.ts";
 import { readSafetensors, writeSafetensors } from "../../../src/core/model/safetensors.ts";
 import { resolveWeights } from "../../../src/core/model/weights.ts";
+import { thrownBy } from "../../helpers.ts";
 
 const labels = ["O", "B-DRUG", "I-DRUG"];
 const config = createConfig("bert", { vocabSize: 30, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16, maxPositions: 16, labels });
@@ -15,16 +16,6 @@ const tokenizerJson = { version: "1.0", model: { type: "WordPiece", vocab: { "[P
 const tokenizer = { tokenizerJson, tokenizerConfig: { do_lower_case: false }, vocabTxt: "[PAD]\n[UNK]\n" };
 
 const folder = () => writeModelFolder(config, labels, randomEncoderWeights(config, 7), tokenizer);
-
-function formatError(run: () => unknown): ModelFormatError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFormatError);
-    return error as ModelFormatError;
-  }
-  throw new Error("expected a ModelFormatError");
-}
 
 describe("writeModelFolder → readModelFolder", () => {
   it("round-trips config, tokenizer files and weights", () => {
@@ -54,7 +45,7 @@ describe("writeModelFolder → readModelFolder", () => {
     const weights = randomEncoderWeights(config, 7);
     weights.delete("classifier.bias");
     weights.set("extra.weight", { shape: [1], data: new Float32Array(1) });
-    const error = formatError(() => writeModelFolder(config, labels, weights, tokenizer));
+    const error = thrownBy(ModelFormatError, () => writeModelFolder(config, labels, weights, tokenizer));
     expect(error.message).toMatch(/'classifier\.bias' is missing; 'extra\.weight' is not a parameter of the model/);
     expect(() => writeModelFolder(config, ["O"], randomEncoderWeights(config, 7), tokenizer)).toThrow(/'classifier\.weight' has shape \[3, 8\], expected \[1, 8\]/);
   });
@@ -102,13 +93,13 @@ describe("readModelFolder", () => {
     expect(read.weights!.size).toBe(names.length);
 
     files.delete("model-00002-of-00002.safetensors");
-    expect(formatError(() => readModelFolder(files)).message).toMatch(/^model-00002-of-00002\.safetensors: missing/);
+    expect(thrownBy(ModelFormatError, () => readModelFolder(files)).message).toMatch(/^model-00002-of-00002\.safetensors: missing/);
   });
 
   it.each(["config.json", "tokenizer.json"])("names a missing %s", (name) => {
     const files = folder();
     files.delete(name);
-    const error = formatError(() => readModelFolder(files));
+    const error = thrownBy(ModelFormatError, () => readModelFolder(files));
     expect(error.file).toBe(name);
     expect(error.message).toMatch(new RegExp(`^${name.replace(".", "\\.")}: missing`));
   });
@@ -117,7 +108,7 @@ describe("readModelFolder", () => {
     const files = folder();
     files.delete("model.safetensors");
     files.set("pytorch_model.bin", new Uint8Array(4));
-    const error = formatError(() => readModelFolder(files));
+    const error = thrownBy(ModelFormatError, () => readModelFolder(files));
     expect(error.file).toBe("model.safetensors");
     expect(error.message).toMatch(/only pytorch_model\.bin, which cannot be read in a browser/);
   });
@@ -125,7 +116,7 @@ describe("readModelFolder", () => {
   it("names the weights file when neither safetensors nor ONNX is there", () => {
     const files = folder();
     files.delete("model.safetensors");
-    expect(formatError(() => readModelFolder(files)).message).toMatch(/model\.safetensors: missing; a model folder needs its weights as model\.safetensors or onnx\/model\.onnx/);
+    expect(thrownBy(ModelFormatError, () => readModelFolder(files)).message).toMatch(/model\.safetensors: missing; a model folder needs its weights as model\.safetensors or onnx\/model\.onnx/);
   });
 
   it("refuses a label map that disagrees with the classifier (5 labels, 9 rows)", () => {
@@ -134,7 +125,7 @@ describe("readModelFolder", () => {
     const five = JSON.parse(new TextDecoder().decode(files.get("config.json")));
     five.id2label = { "0": "O", "1": "B-A", "2": "I-A", "3": "B-B", "4": "I-B" };
     files.set("config.json", strToU8(JSON.stringify(five)));
-    const error = formatError(() => readModelFolder(files));
+    const error = thrownBy(ModelFormatError, () => readModelFolder(files));
     expect(error.file).toBe("config.json");
     expect(error.message).toMatch(/id2label has 5 labels but classifier\.weight in the weights has 9 rows/);
   });
@@ -145,13 +136,13 @@ describe("readModelFolder", () => {
     delete raw.id2label;
     delete raw.label2id;
     files.set("config.json", strToU8(JSON.stringify(raw)));
-    expect(formatError(() => readModelFolder(files)).message).toMatch(/no id2label, so transformers assumes 2 labels, but classifier\.weight in the weights has 3 rows/);
+    expect(thrownBy(ModelFormatError, () => readModelFolder(files)).message).toMatch(/no id2label, so transformers assumes 2 labels, but classifier\.weight in the weights has 3 rows/);
   });
 
   it("names invalid JSON in tokenizer.json", () => {
     const files = folder();
     files.set("tokenizer.json", strToU8("{ not json"));
-    const error = formatError(() => readModelFolder(files));
+    const error = thrownBy(ModelFormatError, () => readModelFolder(files));
     expect(error.file).toBe("tokenizer.json");
     expect(error.message).toMatch(/not valid JSON/);
   });
@@ -159,7 +150,7 @@ describe("readModelFolder", () => {
   it("checks the weights file itself", () => {
     const files = folder();
     files.set("model.safetensors", files.get("model.safetensors")!.subarray(0, 100));
-    expect(formatError(() => readModelFolder(files)).file).toBe("model.safetensors");
+    expect(thrownBy(ModelFormatError, () => readModelFolder(files)).file).toBe("model.safetensors");
   });
 });
 
@@ -174,7 +165,7 @@ describe("readModelZip", () => {
   });
 
   it("names the archive when it is not a zip", () => {
-    const error = formatError(() => readModelZip(new Uint8Array([1, 2, 3, 4, 5]), "upload.zip"));
+    const error = thrownBy(ModelFormatError, () => readModelZip(new Uint8Array([1, 2, 3, 4, 5]), "upload.zip"));
     expect(error.file).toBe("upload.zip");
     expect(error.message).toMatch(/not a readable zip archive/);
   });

@@ -6,6 +6,7 @@ import { seededRandom } from "../../../src/core/model/random.ts";
 import { randomEncoderWeights } from "../../../src/core/model/random-init.ts";
 import { readSafetensors, writeSafetensors, type Tensor } from "../../../src/core/model/safetensors.ts";
 import { completeWeights, initClassifier, resolveWeights, type Weight } from "../../../src/core/model/weights.ts";
+import { thrownBy } from "../../helpers.ts";
 
 const tiny = (type: ModelType = "bert") =>
   createConfig(type, { vocabSize: 50, hiddenSize: 8, numLayers: 2, numHeads: 2, intermediateSize: 16, maxPositions: 24, labels: ["O", "B-X", "I-X"] });
@@ -19,16 +20,6 @@ function checkpoint(weights: Map<string, Weight>, rename: (name: string) => stri
   }
   for (const [name, weight] of extra) renamed.set(name, weight);
   return readSafetensors(writeSafetensors(renamed)).tensors;
-}
-
-function formatError(run: () => unknown): ModelFormatError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFormatError);
-    return error as ModelFormatError;
-  }
-  throw new Error("expected a ModelFormatError");
 }
 
 describe("resolveWeights", () => {
@@ -94,7 +85,7 @@ describe("resolveWeights", () => {
   it("lists missing tensors", () => {
     const config = tiny();
     const weights = randomEncoderWeights(config, 6);
-    const error = formatError(() =>
+    const error = thrownBy(ModelFormatError, () =>
       resolveWeights(config, checkpoint(weights, (n) => (n.includes("layer.1.attention.self.key") ? undefined : n)), "encoder.safetensors"),
     );
     expect(error.file).toBe("encoder.safetensors");
@@ -103,20 +94,20 @@ describe("resolveWeights", () => {
 
   it("says when none of the model's parameters are there (wrong model type)", () => {
     const config = tiny("bert");
-    const error = formatError(() => resolveWeights(config, checkpoint(randomEncoderWeights(tiny("distilbert"), 7))));
+    const error = thrownBy(ModelFormatError, () => resolveWeights(config, checkpoint(randomEncoderWeights(tiny("distilbert"), 7))));
     expect(error.message).toMatch(/none of the bert parameters were found/);
   });
 
   it("names the tensor, the expected and the actual shape on a mismatch", () => {
     const config = tiny();
     const weights = randomEncoderWeights(createConfig("bert", { vocabSize: 51, hiddenSize: 8, numLayers: 2, numHeads: 2, intermediateSize: 16, maxPositions: 24, labels: ["O", "B-X", "I-X"] }), 8);
-    const error = formatError(() => resolveWeights(config, checkpoint(weights)));
+    const error = thrownBy(ModelFormatError, () => resolveWeights(config, checkpoint(weights)));
     expect(error.message).toMatch(/'bert\.embeddings\.word_embeddings\.weight' has shape \[51, 8\], expected \[50, 8\]/);
   });
 
   it("refuses half a head (a classifier weight without its bias)", () => {
     const config = tiny();
-    const error = formatError(() => resolveWeights(config, checkpoint(randomEncoderWeights(config, 9), (n) => (n === "classifier.bias" ? undefined : n))));
+    const error = thrownBy(ModelFormatError, () => resolveWeights(config, checkpoint(randomEncoderWeights(config, 9), (n) => (n === "classifier.bias" ? undefined : n))));
     expect(error.message).toMatch(/missing: classifier\.bias/);
   });
 
@@ -154,7 +145,7 @@ describe("resolveWeights", () => {
     const tensors = checkpoint(weights);
     const bad = readSafetensors(writeSafetensors(new Map([["w", { shape: [8], data: new Int32Array(8) }]]))).tensors.get("w")!;
     tensors.set("bert.embeddings.LayerNorm.bias", bad);
-    expect(formatError(() => resolveWeights(config, tensors)).message).toMatch(/'bert\.embeddings\.LayerNorm\.bias' has dtype I32/);
+    expect(thrownBy(ModelFormatError, () => resolveWeights(config, tensors)).message).toMatch(/'bert\.embeddings\.LayerNorm\.bias' has dtype I32/);
   });
 });
 
