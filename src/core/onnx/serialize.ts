@@ -3,9 +3,13 @@
 // Only the nodes and initializers that the outputs need are written, so gradient rules
 // may leave unused helpers behind. Initializers are raw_data, little-endian.
 
-import { onnx } from "onnx-proto";
+// onnx-proto is CommonJS; its default export is the one form every loader (Vite, vitest,
+// tsx, Node's ESM) agrees on.
+import onnxProto, { type onnx as proto } from "onnx-proto";
 import { ShapeError } from "../errors.ts";
 import type { AttrValue, DType, Graph, Node, TensorData, Value } from "./graph.ts";
+
+const { onnx } = onnxProto;
 
 /** Opset 18: LayerNormalization (17+), and ReduceMean/ReduceMax/ReduceProd axes as inputs (18+). */
 export const OPSET = 18;
@@ -18,7 +22,7 @@ export interface SerializeOptions {
   producerVersion?: string;
 }
 
-const DATA_TYPE: Record<DType, onnx.TensorProto.DataType> = {
+const DATA_TYPE: Record<DType, proto.TensorProto.DataType> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float64: onnx.TensorProto.DataType.DOUBLE,
   int64: onnx.TensorProto.DataType.INT64,
@@ -35,7 +39,7 @@ export function toModelProto(graph: Graph, opts: SerializeOptions = {}): Uint8Ar
   const used = new Set<Value>(graph.outputs);
   for (const n of nodes) for (const v of n.inputs) used.add(v);
 
-  const model: onnx.IModelProto = {
+  const model: proto.IModelProto = {
     irVersion: IR_VERSION,
     producerName: opts.producerName ?? "clinical-adapt",
     producerVersion: opts.producerVersion ?? "",
@@ -64,7 +68,7 @@ function liveNodes(graph: Graph): Node[] {
   return graph.nodes.filter((n) => live.has(n));
 }
 
-function nodeProto(node: Node): onnx.INodeProto {
+function nodeProto(node: Node): proto.INodeProto {
   return {
     name: node.name,
     opType: node.op.opType,
@@ -77,7 +81,7 @@ function nodeProto(node: Node): onnx.INodeProto {
   };
 }
 
-function attributeProto(name: string, a: AttrValue): onnx.IAttributeProto {
+function attributeProto(name: string, a: AttrValue): proto.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if ("int" in a) return { name, type: T.INT, i: a.int };
   if ("float" in a) return { name, type: T.FLOAT, f: a.float };
@@ -87,7 +91,7 @@ function attributeProto(name: string, a: AttrValue): onnx.IAttributeProto {
   return { name, type: T.TENSOR, t: tensorProto(a.tensor, "") };
 }
 
-export function tensorProto(t: TensorData, name: string): onnx.ITensorProto {
+export function tensorProto(t: TensorData, name: string): proto.ITensorProto {
   return { name, dims: t.dims, dataType: DATA_TYPE[t.dtype], rawData: littleEndianBytes(t) };
 }
 
@@ -108,7 +112,7 @@ function littleEndianBytes(t: TensorData): Uint8Array {
   return out;
 }
 
-function valueInfo(v: Value): onnx.IValueInfoProto {
+function valueInfo(v: Value): proto.IValueInfoProto {
   return {
     name: v.name,
     type: {
