@@ -2,8 +2,9 @@
 // configuration on stdout (progress goes to stderr).
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   import: () => import("./bench/import.ts"),
-  "train-step": () => import("./bench/train-step.ts"),
+  "train-step": () => import("./bench/train-step.ts"), "train-ner": () => import("./bench/train-ner.ts"),
   annotate: () => import("./bench/annotate.ts"),
+  inference: () => import("./bench/inference.ts"),
 };
 
 const [benchName, ...args] = process.argv.slice(2);
