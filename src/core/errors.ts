@@ -7,6 +7,8 @@ export interface ErrorData {
   message: string;
   file?: string;
   line?: number;
+  /** The message without the file and line, for errors that name a file. */
+  problem?: string;
 }
 
 export class AppError extends Error {
@@ -30,7 +32,7 @@ export class InputFileError extends AppError {
     super(`${file}${line !== undefined ? `, line ${line}` : ""}: ${problem}`);
   }
   override toData(): ErrorData {
-    return { name: this.name, message: this.message, file: this.file, line: this.line };
+    return { name: this.name, message: this.message, file: this.file, line: this.line, problem: this.problem };
   }
 }
 
@@ -61,7 +63,7 @@ export class ModelFormatError extends AppError {
     super(`${file}: ${problem}`);
   }
   override toData(): ErrorData {
-    return { name: this.name, message: this.message, file: this.file };
+    return { name: this.name, message: this.message, file: this.file, problem: this.problem };
   }
 }
 
@@ -87,12 +89,10 @@ export function toErrorData(error: unknown): ErrorData {
 /** Rebuild a typed error from its data on the far side of a worker boundary. */
 export function fromErrorData(data: ErrorData): Error {
   switch (data.name) {
-    case "InputFileError": {
-      const problem = data.message.replace(/^.*?: /, "");
-      return new InputFileError(data.file ?? "?", problem, data.line);
-    }
+    case "InputFileError":
+      return new InputFileError(data.file ?? "?", data.problem ?? data.message, data.line);
     case "ModelFormatError":
-      return new ModelFormatError(data.file ?? "?", data.message.replace(/^.*?: /, ""));
+      return new ModelFormatError(data.file ?? "?", data.problem ?? data.message);
     case "StorageFullError": {
       const error = new StorageFullError("data");
       error.message = data.message;

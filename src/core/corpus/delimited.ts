@@ -66,6 +66,15 @@ export function parseDelimited(file: string, text: string, options: DelimitedCol
   });
 
   const warnings: string[] = [];
+  // A file without a header row gives its first note as the column names: say so, or that
+  // note is lost without a word.
+  const dataLike = columns.find((name) => name.length > MAX_COLUMN_NAME);
+  if (dataLike !== undefined) {
+    warnings.push(
+      `${file}: line 1 is read as the column names, but "${dataLike.slice(0, MAX_COLUMN_NAME)}…" looks like data, not a name; ` +
+        `if the file has no header row, add one (it was not imported as a note)`,
+    );
+  }
   if (rows.length === 0) warnings.push(`${file}: has a header row but no data rows`);
   if (emptyLines.length > 0) {
     const rowsWord = emptyLines.length === 1 ? "row" : "rows";
@@ -75,6 +84,9 @@ export function parseDelimited(file: string, text: string, options: DelimitedCol
   }
   return { notes, warnings };
 }
+
+/** Longer header cells are not column names but data (a file without a header row). */
+const MAX_COLUMN_NAME = 40;
 
 /** id, note_id, NoteID, document-id, doc_id, record id, report_id, … */
 const ID_COLUMN = /^(id|(note|doc|document|record|report|case|text)_?id)$/;

@@ -27,7 +27,11 @@ export function parseJsonl(file: string, text: string, fields: JsonlFields = {})
 
     const noteText = record[textField];
     if (typeof noteText !== "string") {
-      throw new InputFileError(file, `has no string field "${textField}" (its fields: ${Object.keys(record).join(", ")})`, line);
+      const problem =
+        noteText === undefined
+          ? `has no string field "${textField}" (its fields: ${Object.keys(record).join(", ")})`
+          : `has a field "${textField}" that is ${describeJson(noteText)}, not a string`;
+      throw new InputFileError(file, problem, line);
     }
     if (noteText.trim() === "") {
       emptyLines.push(line);
@@ -55,6 +59,12 @@ function parseObject(file: string, rawLine: string, line: number): Record<string
     throw new InputFileError(file, "is not a JSON object (each line must be one {…} record)", line);
   }
   return value as Record<string, unknown>;
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 function readId(file: string, id: unknown, line: number): string {

@@ -3,7 +3,8 @@
 
 import type { Span } from "../corpus/types.ts";
 import { NotFoundError } from "../errors.ts";
-import { annotationsOfNote,
+import {
+  annotationsOfNote,
   inTransaction,
   type AnnotationMeta,
   type AnnotationOrigin,

@@ -8,7 +8,7 @@ import { parseFiles, type ParseFilesOptions, type FileSummary } from "../corpus/
 import { contentHash } from "../corpus/hash.ts";
 import { stripExtension } from "../corpus/file-names.ts";
 import type { InputFile, ParsedNote } from "../corpus/types.ts";
-import { CancelledError, StorageFullError, type ErrorData } from "../errors.ts";
+import { CancelledError, InputFileError, StorageFullError, type ErrorData } from "../errors.ts";
 import type { AppDatabase, Split } from "./db.ts";
 import { beginImport, finishImport } from "./imports.ts";
 import { importNotes, type DuplicateNote } from "./notes.ts";
@@ -82,10 +82,11 @@ export async function importFiles(
   // While one batch is being stored, the next is read and parsed: IndexedDB works in the
   // browser's storage process, so the worker would otherwise sit idle.
   const parse = async (batch: FileSource[]) => {
-    const files: InputFile[] = await Promise.all(
-      batch.map(async (source) => ({ name: source.name, bytes: await source.read() })),
-    );
-    return { batch, parsed: parseFiles(files, options) };
+    const unreadable: InputFileError[] = [];
+    const files = await Promise.all(batch.map((source) => readSource(source, unreadable)));
+    const parsed = parseFiles(files.filter((file): file is InputFile => file !== undefined), options);
+    parsed.errors.push(...unreadable);
+    return { batch, parsed };
   };
   const pending = batches(sources, options.batchBytes ?? 8 << 20, options.batchFiles ?? 2000);
   const nextParsed = () => {
@@ -170,6 +171,20 @@ function* batches(sources: FileSource[], maxBytes: number, maxFiles: number): Ge
     }
   }
   if (batch.length > 0) yield batch;
+}
+
+/**
+ * A dropped file can become unreadable before we get to it (moved, deleted, permission
+ * withdrawn): that file gets an error naming it, and the others still import.
+ */
+async function readSource(source: FileSource, unreadable: InputFileError[]): Promise<InputFile | undefined> {
+  try {
+    return { name: source.name, bytes: await source.read() };
+  } catch (error) {
+    if (!(error instanceof Error) || !["NotReadableError", "NotFoundError", "SecurityError"].includes(error.name)) throw error;
+    unreadable.push(new InputFileError(source.name, `could not be read (${error.message}); it may have been moved or deleted since it was dropped`));
+    return undefined;
+  }
 }
 
 /** A source over bytes already in memory (tests, the demo, fetched files). */

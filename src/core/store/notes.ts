@@ -4,7 +4,9 @@
 import { Dexie } from "dexie";
 import type { ParsedNote } from "../corpus/types.ts";
 import { NotFoundError } from "../errors.ts";
-import { annotationsOfNote, notesOfProject,
+import {
+  annotationsOfNote,
+  notesOfProject,
   inTransaction,
   type AnnotationRow,
   type AnnotationOrigin,

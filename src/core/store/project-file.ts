@@ -5,10 +5,12 @@
 // batch of rows) in memory at a time besides the compressed file itself.
 
 import { Gunzip, Gzip } from "fflate";
+import { contentHash } from "../corpus/hash.ts";
 import type { Span } from "../corpus/types.ts";
 import { InputFileError } from "../errors.ts";
 import type { TaskSchema } from "../schema/types.ts";
-import { annotationsOfProject,
+import {
+  annotationsOfProject,
   newId,
   inTransaction,
   type AnnotationMeta,
@@ -180,7 +182,7 @@ export async function importProjectFile(
     let project: ProjectRow | undefined;
     const newNoteIds = new Map<number, number>();
     const hashes = new Set<string>();
-    const oldNoteIds = new Set<number>();
+    const noteLengths = new Map<number, number>(); // old note id -> text length, to check spans
     let sawHeader = false;
     let noteBatch: { oldId: number; row: Omit<NoteRow, "id"> }[] = [];
     let annotationBatch: Omit<AnnotationRow, "id">[] = [];
@@ -249,23 +251,24 @@ export async function importProjectFile(
             typeof note.id !== "number" ||
             typeof note.externalId !== "string" ||
             typeof note.text !== "string" ||
-            typeof note.hash !== "string" ||
             typeof note.sourceFile !== "string" ||
             !SPLITS.includes(note.split)
           ) {
             throw fail("a note needs id, externalId, text, hash, sourceFile and a split (pool, dev or gold)");
           }
-          if (oldNoteIds.has(note.id)) throw fail(`note id ${note.id} appears twice`);
-          oldNoteIds.add(note.id);
-          if (hashes.has(note.hash)) throw fail(`note "${note.externalId}" repeats the text of an earlier note`);
-          hashes.add(note.hash);
+          if (noteLengths.has(note.id)) throw fail(`note id ${note.id} appears twice`);
+          noteLengths.set(note.id, note.text.length);
+          // The hash is computed again: an edited backup must not break de-duplication.
+          const hash = contentHash(note.text);
+          if (hashes.has(hash)) throw fail(`note "${note.externalId}" repeats the text of an earlier note`);
+          hashes.add(hash);
           noteBatch.push({
             oldId: note.id,
             row: {
               projectId: project.id,
               externalId: note.externalId,
               text: note.text,
-              hash: note.hash,
+              hash,
               split: note.split,
               sourceFile: note.sourceFile,
               importId: importRow.id,
@@ -293,6 +296,16 @@ export async function importProjectFile(
           if (noteId === undefined) {
             throw fail(`an annotation refers to note ${annotation.noteId}, which is not in the file`);
           }
+          const length = noteLengths.get(annotation.noteId)!;
+          annotation.spans.forEach((span: Partial<Span>, index) => {
+            const { start, end, type } = span ?? {};
+            if (!Number.isInteger(start) || !Number.isInteger(end) || typeof type !== "string" || type === "") {
+              throw fail(`span ${index + 1} of an annotation of note ${annotation.noteId} needs whole-number start and end and a type`);
+            }
+            if (start! < 0 || start! >= end! || end! > length) {
+              throw fail(`span ${index + 1} (${start}–${end}) of an annotation of note ${annotation.noteId} is not inside its ${length} characters`);
+            }
+          });
           const row: Omit<AnnotationRow, "id"> = {
             projectId: project.id,
             noteId,

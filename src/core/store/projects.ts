@@ -3,7 +3,15 @@
 
 import { NotFoundError } from "../errors.ts";
 import { emptySchema, type TaskSchema } from "../schema/types.ts";
-import { annotationsOfProject, notesOfProject, inTransaction, newId, withStorageErrors, type AppDatabase, type ProjectRow } from "./db.ts";
+import {
+  annotationsOfProject,
+  inTransaction,
+  newId,
+  notesOfProject,
+  withStorageErrors,
+  type AppDatabase,
+  type ProjectRow,
+} from "./db.ts";
 import { deleteModelRows } from "./models.ts";
 
 export interface NewProject {

@@ -1,5 +1,6 @@
-// Shared by the store tests: a fresh database per test and a stand-in for contentHash.
+// Shared by the store tests: a fresh database per test, and notes hashed as an import hashes them.
 import { afterEach } from "vitest";
+import { contentHash } from "../../../src/core/corpus/hash.ts";
 import type { ParsedNote, Span } from "../../../src/core/corpus/types.ts";
 import { AppDatabase } from "../../../src/core/store/db.ts";
 import type { HashedNote } from "../../../src/core/store/notes.ts";
@@ -18,18 +19,8 @@ export function freshDatabase(setup?: (db: AppDatabase) => void): AppDatabase {
   return db;
 }
 
-/** FNV-1a: enough for tests; the app uses src/core/corpus/hash.ts. */
-export function testHash(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0") + ":" + text.length;
-}
-
 export function hashed(externalId: string, text: string, sourceFile = "notes.txt", spans?: Span[]): HashedNote {
   const note: ParsedNote = { externalId, text, sourceFile };
   if (spans) note.spans = spans;
-  return { note, hash: testHash(text) };
+  return { note, hash: contentHash(text) };
 }
