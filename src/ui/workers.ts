@@ -9,3 +9,12 @@ export function importWorker(): WorkerClient {
   );
   return importClient;
 }
+
+/**
+ * A fresh Worker for the local LLM (workers/llm.worker.ts). WebLLM speaks its own protocol
+ * to it (`CreateWebWorkerMLCEngine`), so this hands out the Worker, not a WorkerClient;
+ * one model per worker, and unloading terminates it to free the GPU memory.
+ */
+export function llmWorker(): Worker {
+  return new Worker(new URL("../../workers/llm.worker.ts", import.meta.url), { type: "module", name: "llm" });
+}

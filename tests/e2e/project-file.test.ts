@@ -16,7 +16,7 @@ describe("project files and annotation downloads", () => {
     open = await openApp();
     const { page } = open;
     await expect.poll(() => page.getByTestId("note-count").textContent()).toBe("16 notes");
-    await page.getByRole("button", { name: "3 · Export" }).click();
+    await page.getByTestId("step-export").click();
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-project").click()]);
     const path = await download.path();
     const lines = new TextDecoder().decode(gunzipSync(readFileSync(path))).trim().split("\n").map((line) => JSON.parse(line));
@@ -28,7 +28,7 @@ describe("project files and annotation downloads", () => {
       buffer: readFileSync(path),
     });
     await expect.poll(() => page.getByTestId("projects").locator("li").count()).toBe(2);
-    await page.getByRole("button", { name: "1 · Notes" }).click();
+    await page.getByTestId("step-notes").click();
     await expect.poll(() => page.getByTestId("note-count").textContent()).toBe("16 notes");
 
     // The copy's gold note shows the same spans as the original's.
@@ -47,7 +47,7 @@ describe("project files and annotation downloads", () => {
     open = await openApp();
     const { page } = open;
     await expect.poll(() => page.getByTestId("note-count").textContent()).toBe("16 notes");
-    await page.getByRole("button", { name: "3 · Export" }).click();
+    await page.getByTestId("step-export").click();
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-annotations").click()]);
     const rows = readFileSync(await download.path(), "utf8").trim().split("\n").map((line) => JSON.parse(line));
     const shipped = readFileSync("public/demo/notes-gold.jsonl", "utf8").trim().split("\n").map((line) => JSON.parse(line));

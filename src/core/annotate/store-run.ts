@@ -1,0 +1,303 @@
+// An annotation run against the store: what a run is (its record), how it walks the
+// project's notes, where each result goes, and how a run is checked against gold.
+//
+// Choices:
+// - A run annotates the project's POOL notes only. Gold and dev notes are never sent to
+//   an annotator by a pool run: they are not in the note list it reads.
+// - Every result is written as soon as its note is done: origin "llm" for both the LLM and
+//   the term-list backends (both are the annotate step's machine annotations; the run's
+//   config names the backend), origin "model" for the source-model backend. The row's
+//   runId is the run's id, so `noteIdsDoneByRun` tells a resumed run what to skip, and the
+//   [noteId+origin+runId] upsert means a note done twice still has one row.
+// - Failures (note id -> error) live in the run's progress record, written at once, so the
+//   failed list and its retry button survive a reload.
+// - Gold check: the SAME backend and prompt run on the gold notes as a separate run
+//   (purpose "gold-check", split "gold", its own run id), and F1 per type compares those
+//   annotations with the gold spans. Its rows are never training data: training reads pool
+//   runs, and the rows are on gold notes. The pool run's own output cannot be scored, since
+//   pool notes have no gold.
+
+import type { Span } from "../corpus/types.ts";
+import { AppError, toErrorData, type ErrorData } from "../errors.ts";
+import { spanMetrics, type Scores } from "../eval/span-metrics.ts";
+import type { TaskSchema } from "../schema/types.ts";
+import {
+  annotationsOfNote,
+  createRun,
+  getNotes,
+  getRun,
+  listNoteIds,
+  noteIdsDoneByRun,
+  putAnnotation,
+  updateRun,
+  type AnnotationOrigin,
+  type AppDatabase,
+  type RunRow,
+  type RunStatus,
+  type Split,
+} from "../store/index.ts";
+import { annotateNote, type AnnotatorBackend, type LlmOptions, type NoteAnnotation, type NoteInput } from "./annotator.ts";
+import { openAiEndpoint, type ChatEngine } from "./chat.ts";
+import { CONSTRAINED_FORMAT, DEFAULT_FORMAT, type FormatName } from "./format.ts";
+import { promptHash } from "./prompt.ts";
+import { runAnnotation, type PauseControl, type RunProgress, type RunSummary } from "./run.ts";
+import type { TermList } from "./terms.ts";
+
+export type BackendConfig =
+  | { kind: "webllm"; modelId: string; weightsBaseUrl: string; libsBaseUrl: string }
+  /** `consentedUrl` is the address the user agreed to send note text to; it must equal `url`. */
+  | { kind: "endpoint"; url: string; model: string; consentedUrl: string; consentedAt: number }
+  | { kind: "terms"; lists: TermList[] };
+
+export interface AnnotateRunConfig {
+  purpose: "pool" | "gold-check";
+  split: Split;
+  backend: BackendConfig;
+  origin: AnnotationOrigin;
+  format: FormatName;
+  /** Hash of the prompt template (schema, guideline, format); absent for term lists. */
+  promptHash?: string;
+  parameters: Pick<LlmOptions, "temperature" | "samples" | "threshold" | "seed" | "maxTokens" | "chunkChars">;
+  /** For a gold check: the pool run whose backend it repeats. */
+  checks?: string;
+}
+
+export interface AnnotateRunProgress {
+  done: number;
+  total: number;
+  failed: number;
+  tokensPerSecond: number;
+  etaSeconds?: number;
+  /** Note id -> why it failed; a retry that succeeds removes the entry. */
+  failures: Record<string, ErrorData>;
+}
+
+export class ConsentError extends AppError {
+  override name = "ConsentError";
+}
+
+/** The format a backend is asked for: a JSON schema for WebLLM's constrained decoding, the cheapest lines otherwise. */
+export function formatFor(backend: BackendConfig): FormatName {
+  return backend.kind === "webllm" ? CONSTRAINED_FORMAT : DEFAULT_FORMAT;
+}
+
+export function runConfig(
+  schema: TaskSchema,
+  backend: BackendConfig,
+  parameters: AnnotateRunConfig["parameters"] = {},
+  purpose: AnnotateRunConfig["purpose"] = "pool",
+  checks?: string,
+): AnnotateRunConfig {
+  if (backend.kind === "endpoint") assertConsent(backend);
+  const format = formatFor(backend);
+  return {
+    purpose,
+    split: purpose === "pool" ? "pool" : "gold",
+    backend,
+    origin: "llm",
+    format,
+    ...(backend.kind === "terms" ? {} : { promptHash: promptHash({ schema, format }) }),
+    parameters,
+    ...(checks ? { checks } : {}),
+  };
+}
+
+export function assertConsent(backend: Extract<BackendConfig, { kind: "endpoint" }>): void {
+  if (!backend.consentedUrl || backend.consentedUrl !== backend.url) {
+    throw new ConsentError(`Note text is sent to ${backend.url} only after you agree to it: tick the box that names this address.`);
+  }
+}
+
+export async function createAnnotationRun(db: AppDatabase, projectId: string, config: AnnotateRunConfig): Promise<RunRow> {
+  const total = (await listNoteIds(db, projectId, config.split)).length;
+  const progress: AnnotateRunProgress = { done: 0, total, failed: 0, tokensPerSecond: 0, failures: {} };
+  return createRun(db, { projectId, kind: "annotate", config, progress });
+}
+
+export interface BackendDeps {
+  /** The loaded WebLLM model, if any. */
+  localModel?: { modelId: string; engine: ChatEngine };
+  /** Kept in memory only: never written to the run record. */
+  apiKey?: string;
+  fetch?: typeof fetch;
+}
+
+/** The annotator backend a run's config describes. Refuses an endpoint without consent for its exact URL. */
+export function backendFor(config: AnnotateRunConfig, deps: BackendDeps): AnnotatorBackend {
+  const backend = config.backend;
+  const llmOptions: LlmOptions = { ...config.parameters };
+  switch (backend.kind) {
+    case "terms":
+      return { kind: "terms", lists: backend.lists };
+    case "endpoint":
+      assertConsent(backend);
+      return {
+        kind: "llm",
+        engine: openAiEndpoint(backend.url, { model: backend.model, apiKey: deps.apiKey || undefined, fetch: deps.fetch }),
+        options: llmOptions,
+      };
+    case "webllm":
+      if (deps.localModel?.modelId !== backend.modelId) throw new AppError(`Load ${backend.modelId} before running.`);
+      return { kind: "llm", engine: deps.localModel.engine, options: llmOptions };
+  }
+}
+
+function progressOf(run: RunRow): AnnotateRunProgress {
+  const stored = run.progress as Partial<AnnotateRunProgress> | null;
+  return { done: 0, total: 0, failed: 0, tokensPerSecond: 0, ...stored, failures: { ...(stored?.failures ?? {}) } };
+}
+
+export function runProgress(run: RunRow): AnnotateRunProgress {
+  return progressOf(run);
+}
+
+export interface StoredRunOptions {
+  db: AppDatabase;
+  runId: string;
+  schema: TaskSchema;
+  backend: AnnotatorBackend;
+  signal?: AbortSignal;
+  pause?: PauseControl;
+  onProgress?: (progress: AnnotateRunProgress, noteId?: number) => void;
+  /** Only these notes (a retry of failures). */
+  only?: ReadonlySet<number>;
+  /** Notes read per database request. */
+  batch?: number;
+}
+
+function plainSpans(result: NoteAnnotation): Span[] {
+  return result.spans.map(({ start, end, type, confidence }) => (confidence === undefined ? { start, end, type } : { start, end, type, confidence }));
+}
+
+function rawText(result: NoteAnnotation): string | undefined {
+  if (result.raw.length === 0) return undefined;
+  return result.raw.length === 1 ? result.raw[0].content : JSON.stringify(result.raw);
+}
+
+/**
+ * Runs (or resumes) a stored run: notes already written by this run are skipped, each
+ * result is stored as it comes, failures go to the run record. Returns the run's summary.
+ */
+export async function runStored(options: StoredRunOptions): Promise<RunSummary> {
+  const { db, runId } = options;
+  const run = await getRun(db, runId);
+  const config = run.config as AnnotateRunConfig;
+  const done = await noteIdsDoneByRun(db, runId);
+  const allIds = await listNoteIds(db, run.projectId, config.split);
+  const ids = options.only ? allIds.filter((id) => options.only!.has(id)) : allIds;
+  const progress = progressOf(run);
+  progress.total = allIds.length;
+  progress.done = allIds.filter((id) => done.has(id)).length;
+  const batch = options.batch ?? 20;
+
+  async function* notes(): AsyncIterable<NoteInput> {
+    for (let at = 0; at < ids.length; at += batch) {
+      // Skip done notes without reading their text.
+      const todo = ids.slice(at, at + batch).filter((id) => !done.has(id));
+      if (todo.length === 0) continue;
+      for (const note of await getNotes(db, todo)) yield { id: String(note.id), text: note.text };
+    }
+  }
+
+  // Once per note (after it is stored or failed): cheap next to an LLM call, and a reload
+  // then finds the record within one note of the rows.
+  const persist = (status?: RunStatus) =>
+    updateRun(db, runId, { progress: { ...progress, failures: { ...progress.failures } }, ...(status ? { status } : {}) });
+  await persist("running");
+
+  const runOptions = {
+    notes: notes(),
+    annotate: (note: NoteInput, signal?: AbortSignal) =>
+      annotateNote(note, { schema: options.schema, backend: options.backend, signal, format: config.format }),
+    // The generator skips done notes; this catches a note written meanwhile (another tab).
+    isDone: (id: string) => done.has(Number(id)),
+    save: async (id: string, result: NoteAnnotation) => {
+      const noteId = Number(id);
+      const unplaced = result.unplaced.map((item) => `${item.mention.type}: ${item.mention.text}`);
+      const raw = rawText(result);
+      await putAnnotation(db, {
+        noteId,
+        origin: config.origin,
+        runId,
+        spans: plainSpans(result),
+        meta: { ...(raw !== undefined ? { raw } : {}), ...(unplaced.length ? { unplaced } : {}) },
+      });
+      done.add(noteId);
+      progress.done++;
+      if (progress.failures[id]) {
+        delete progress.failures[id];
+        progress.failed = Object.keys(progress.failures).length;
+        await persist();
+      }
+    },
+    saveFailure: async (id: string, error: ErrorData) => {
+      progress.failures[id] = error;
+      progress.failed = Object.keys(progress.failures).length;
+      await persist();
+    },
+    tokensOf: (result: NoteAnnotation) => result.usage.completionTokens,
+    signal: options.signal,
+    pause: options.pause,
+    onProgress: (step: RunProgress) => {
+      progress.tokensPerSecond = step.tokensPerSecond;
+      progress.etaSeconds = step.etaSeconds;
+      options.onProgress?.({ ...progress, failures: { ...progress.failures } }, step.noteId === undefined ? undefined : Number(step.noteId));
+      void persist().catch(() => undefined);
+    },
+  };
+
+  let summary: RunSummary;
+  try {
+    // Done notes never reach the loop, so its total (for time left) is what is left to do.
+    summary = await runAnnotation({ ...runOptions, total: ids.filter((id) => !done.has(id)).length });
+  } catch (error) {
+    // A storage failure (disk full) stops the run; the notes saved so far stay.
+    await updateRun(db, runId, { status: "failed", progress: { ...progress, error: toErrorData(error) } }).catch(() => undefined);
+    throw error;
+  }
+  const finished = !summary.cancelled && progress.done + progress.failed >= progress.total;
+  await persist(summary.cancelled ? "cancelled" : finished ? "done" : "paused");
+  return summary;
+}
+
+// --- Gold check --------------------------------------------------------------------------
+
+export interface GoldCheck {
+  /** Gold notes that have both reference spans and the check run's spans. */
+  notes: number;
+  perType: Record<string, Scores>;
+  micro: Scores;
+  types: string[];
+}
+
+/**
+ * F1 per type of a gold-check run against the gold spans: for each gold note, the latest
+ * "human" annotation if there is one, else the imported one.
+ */
+export async function goldCheck(db: AppDatabase, projectId: string, checkRunId: string): Promise<GoldCheck> {
+  const goldIds = await listNoteIds(db, projectId, "gold");
+  const pairs: { gold: Span[]; pred: Span[] }[] = [];
+  for (const noteId of goldIds) {
+    const rows = await annotationsOfNote(db, noteId).toArray();
+    const pred = rows.find((row) => row.runId === checkRunId);
+    const reference =
+      latest(rows.filter((row) => row.origin === "human")) ?? latest(rows.filter((row) => row.origin === "import" && row.runId === ""));
+    if (pred && reference) pairs.push({ gold: reference.spans, pred: pred.spans });
+  }
+  const metrics = spanMetrics(pairs);
+  return { notes: pairs.length, perType: metrics.strict.perType, micro: metrics.strict.micro, types: metrics.types };
+}
+
+function latest<T extends { updatedAt: number }>(rows: T[]): T | undefined {
+  return rows.reduce<T | undefined>((best, row) => (!best || row.updatedAt >= best.updatedAt ? row : best), undefined);
+}
+
+/** How many gold notes have reference annotations (the check is offered only when some do). */
+export async function goldNotesWithSpans(db: AppDatabase, projectId: string): Promise<number> {
+  let count = 0;
+  for (const noteId of await listNoteIds(db, projectId, "gold")) {
+    const rows = await annotationsOfNote(db, noteId).toArray();
+    if (rows.some((row) => row.origin === "human" || (row.origin === "import" && row.runId === ""))) count++;
+  }
+  return count;
+}

@@ -1,0 +1,442 @@
+// The annotate step of one project: what this machine can run, which annotator (a local
+// WebLLM model, a hospital's OpenAI-compatible server with the user's consent, term
+// lists), and the runs over the pool notes with their progress, failures and gold check.
+// One instance per project for the page's life (`annotateStateFor`), so a run keeps going
+// while the user looks at other steps.
+import { judgeModel, probeGpu, type GpuReport, type Verdict } from "../../core/annotate/capability.ts";
+import {
+  appConfigFor,
+  catalogue,
+  chooseBuild,
+  deleteCachedModel,
+  fetchWeightsBytes,
+  importWebLlm,
+  isModelCached,
+  loadLocalModel,
+  needsOf,
+  PUBLIC_HOSTS,
+  type AppConfig,
+  type CatalogueEntry,
+  type InitProgressReport,
+  type LocalModel,
+  type ModelBuild,
+  type ModelHosts,
+} from "../../core/annotate/models.ts";
+import { PauseControl } from "../../core/annotate/run.ts";
+import {
+  backendFor,
+  createAnnotationRun,
+  goldCheck,
+  goldNotesWithSpans,
+  runConfig,
+  runProgress,
+  runStored,
+  type AnnotateRunConfig,
+  type AnnotateRunProgress,
+  type BackendConfig,
+  type GoldCheck,
+} from "../../core/annotate/store-run.ts";
+import type { TermList } from "../../core/annotate/terms.ts";
+import { CancelledError } from "../../core/errors.ts";
+import type { TaskSchema } from "../../core/schema/types.ts";
+import { countNotes, getNotes, listRuns, noteIdsDoneByRun, type AppDatabase, type RunRow } from "../../core/store/index.ts";
+import { llmWorker } from "../workers.ts";
+
+export type BackendKind = "webllm" | "endpoint" | "terms";
+
+export interface RunView {
+  run: RunRow;
+  config: AnnotateRunConfig;
+  progress: AnnotateRunProgress;
+  /** Being worked on by this page right now. */
+  live: boolean;
+  /** Stored as running or paused but no loop on this page: the page was reloaded or closed. */
+  interrupted: boolean;
+}
+
+export interface FailedNote {
+  noteId: number;
+  externalId: string;
+  error: string;
+}
+
+interface TermText {
+  terms: string;
+  patterns: string;
+}
+
+const HOSTS_KEY = "annotate:model-hosts";
+const ENDPOINT_KEY = "annotate:endpoint";
+const termsKey = (projectId: string) => `annotate:terms:${projectId}`;
+
+function readJson<T>(key: string, fallback: T): T {
+  try {
+    const text = globalThis.localStorage?.getItem(key);
+    return text ? { ...fallback, ...(JSON.parse(text) as T) } : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function writeJson(key: string, value: unknown): void {
+  try {
+    globalThis.localStorage?.setItem(key, JSON.stringify(value));
+  } catch {
+    // Private mode or full storage: the settings last as long as the page.
+  }
+}
+
+/** The address that receives note text for an endpoint base URL (what openAiEndpoint POSTs to). */
+export function completionsUrl(baseUrl: string): string {
+  return `${baseUrl.trim().replace(/\/+$/, "")}/chat/completions`;
+}
+
+const states = new Map<string, AnnotateState>();
+
+export function annotateStateFor(db: AppDatabase, projectId: string, schema: () => TaskSchema): AnnotateState {
+  let state = states.get(projectId);
+  if (!state) states.set(projectId, (state = new AnnotateState(db, projectId, schema)));
+  return state;
+}
+
+export class AnnotateState {
+  // What this machine offers.
+  gpu = $state.raw<GpuReport | null>(null);
+  entries = $state.raw<CatalogueEntry[]>([]);
+
+  backend = $state<BackendKind>("webllm");
+
+  // Local model (WebLLM).
+  family = $state("Qwen2.5 3B Instruct");
+  hosts = $state<ModelHosts>(readJson(HOSTS_KEY, { ...PUBLIC_HOSTS }));
+  cached = $state<boolean | null>(null);
+  weightsBytes = $state<number | undefined>(undefined);
+  loadProgress = $state.raw<InitProgressReport | null>(null);
+  loading = $state(false);
+  local = $state.raw<LocalModel | null>(null);
+
+  // OpenAI-compatible endpoint: off until the user turns it on, silent until they consent.
+  endpointEnabled = $state(false);
+  endpointUrl = $state(readJson(ENDPOINT_KEY, { url: "http://localhost:8000/v1", model: "" }).url);
+  endpointModel = $state(readJson(ENDPOINT_KEY, { url: "", model: "" }).model);
+  /** Never stored: typed again after a reload. */
+  apiKey = $state("");
+  /** The base URL the user agreed to send notes to; consent lapses when the URL changes. */
+  consentedUrl = $state<string | null>(null);
+
+  // Term lists, per entity type.
+  terms = $state<Record<string, TermText>>({});
+
+  // Runs.
+  runs = $state.raw<RunView[]>([]);
+  progress = $state.raw<AnnotateRunProgress | null>(null);
+  activeRunId = $state<string | null>(null);
+  paused = $state(false);
+  failed = $state.raw<FailedNote[]>([]);
+  poolCount = $state(0);
+  goldCount = $state(0);
+  goldChecks = $state.raw<Record<string, GoldCheck>>({});
+  /** The last note a run stored, so the user can look at it. */
+  lastNoteId = $state<number | null>(null);
+  error = $state<string | null>(null);
+
+  private controller: AbortController | null = null;
+  private pause: PauseControl | null = null;
+  private worker: Worker | null = null;
+
+  constructor(
+    private readonly db: AppDatabase,
+    readonly projectId: string,
+    private readonly schema: () => TaskSchema,
+  ) {
+    this.terms = readJson<Record<string, TermText>>(termsKey(projectId), {});
+  }
+
+  entry = $derived(this.entries.find((entry) => entry.family === this.family) ?? null);
+  shaderF16 = $derived(this.gpu?.adapter?.features.includes("shader-f16") ?? false);
+  build = $derived<ModelBuild | null>(this.entry ? chooseBuild(this.entry, this.shaderF16) : null);
+  verdict = $derived<Verdict | null>(
+    this.gpu && this.entry && this.build
+      ? judgeModel(this.gpu, needsOf(this.entry, this.build, this.cached ? 0 : this.weightsBytes))
+      : null,
+  );
+  consentGiven = $derived(this.endpointEnabled && this.consentedUrl !== null && this.consentedUrl === this.endpointUrl.trim());
+  running = $derived(this.activeRunId !== null);
+
+  async init(): Promise<void> {
+    await this.attempt(async () => {
+      const [gpu, webllm] = await Promise.all([probeGpu(), importWebLlm()]);
+      this.gpu = gpu;
+      this.entries = catalogue(webllm.prebuiltAppConfig.model_list);
+
+      await Promise.all([this.refreshRuns(), this.refreshCache()]);
+    });
+  }
+
+  /** Runs an action; a failure is shown instead of lost. */
+  private async attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+    try {
+      this.error = null;
+      return await action();
+    } catch (error) {
+      if (!(error instanceof CancelledError)) this.error = error instanceof Error ? error.message : String(error);
+      return undefined;
+    }
+  }
+
+  // --- Local model ------------------------------------------------------------------------
+
+  private appConfig(build = this.build): AppConfig {
+    if (!build) throw new Error("Choose a model first.");
+    return appConfigFor([build.record], $state.snapshot(this.hosts));
+  }
+
+  saveHosts(): void {
+    writeJson(HOSTS_KEY, $state.snapshot(this.hosts));
+    this.cached = null;
+    this.weightsBytes = undefined;
+    void this.refreshCache();
+  }
+
+  /** Quietly: a cache that cannot be read shows as unknown, and an earlier error stays on screen. */
+  async refreshCache(): Promise<void> {
+    if (!this.build) return;
+    try {
+      this.cached = await isModelCached(this.build.id, this.appConfig());
+    } catch {
+      this.cached = null;
+    }
+  }
+
+  /** Asks the configured host for the weights' size (tensor-cache.json). */
+  async checkSize(): Promise<void> {
+    await this.attempt(async () => {
+      this.weightsBytes = await fetchWeightsBytes(this.appConfig().model_list[0]);
+      if (this.weightsBytes === undefined) throw new Error(`The host did not give the size of ${this.build?.id}: is the weights address right?`);
+    });
+  }
+
+  /** Loads the chosen build, or `build` (a resumed run's own). */
+  async loadModel(build = this.build): Promise<void> {
+    if (!build || this.loading) return;
+    const modelId = build.id;
+    this.loading = true;
+    this.loadProgress = null;
+    await this.attempt(async () => {
+      await this.unloadModel();
+      this.worker = llmWorker();
+      this.local = await loadLocalModel({
+        worker: this.worker,
+        modelId,
+        appConfig: this.appConfig(build),
+        hosts: $state.snapshot(this.hosts),
+        onProgress: (report) => (this.loadProgress = report),
+      });
+    });
+    this.loading = false;
+    await this.refreshCache();
+  }
+
+  async unloadModel(): Promise<void> {
+    const local = this.local;
+    this.local = null;
+    await local?.unload().catch(() => undefined);
+    this.worker?.terminate();
+    this.worker = null;
+  }
+
+  async deleteCache(): Promise<void> {
+    if (!this.build) return;
+    await this.attempt(async () => {
+      if (this.local?.modelId === this.build!.id) await this.unloadModel();
+      await deleteCachedModel(this.build!.id, this.appConfig());
+      await this.refreshCache();
+    });
+  }
+
+  // --- Endpoint and terms -------------------------------------------------------------------
+
+  setConsent(given: boolean): void {
+    this.consentedUrl = given ? this.endpointUrl.trim() : null;
+    writeJson(ENDPOINT_KEY, { url: this.endpointUrl.trim(), model: this.endpointModel.trim() });
+  }
+
+  setEndpointEnabled(enabled: boolean): void {
+    this.endpointEnabled = enabled;
+    if (!enabled) this.consentedUrl = null;
+  }
+
+  setTerms(type: string, field: keyof TermText, value: string): void {
+    const current = this.terms[type] ?? { terms: "", patterns: "" };
+    this.terms = { ...this.terms, [type]: { ...current, [field]: value } };
+    writeJson(termsKey(this.projectId), $state.snapshot(this.terms));
+  }
+
+  /** The typed lists; throws on a pattern that is not a regular expression. */
+  termLists(): TermList[] {
+    const lines = (text: string) => text.split("\n").map((line) => line.trim()).filter(Boolean);
+    return this.schema().entityTypes.map(({ name }) => {
+      const text = this.terms[name] ?? { terms: "", patterns: "" };
+      const patterns = lines(text.patterns);
+      for (const pattern of patterns) {
+        try {
+          new RegExp(pattern, "giu");
+        } catch (error) {
+          throw new Error(`${name}: the pattern ${pattern} is not a valid regular expression (${(error as Error).message}).`);
+        }
+      }
+      return { type: name, terms: lines(text.terms), patterns };
+    });
+  }
+
+  private backendConfig(): BackendConfig {
+    switch (this.backend) {
+      case "webllm":
+        if (!this.local) throw new Error("Load the model first.");
+        return { kind: "webllm", modelId: this.local.modelId, weightsBaseUrl: this.hosts.weightsBaseUrl, libsBaseUrl: this.hosts.libsBaseUrl };
+      case "endpoint":
+        if (!this.endpointEnabled) throw new Error("Turn the server on first.");
+        return {
+          kind: "endpoint",
+          url: this.endpointUrl.trim(),
+          model: this.endpointModel.trim(),
+          consentedUrl: this.consentGiven ? this.consentedUrl! : "",
+          consentedAt: Date.now(),
+        };
+      case "terms":
+        return { kind: "terms", lists: this.termLists() };
+    }
+  }
+
+  canStart = $derived(
+    !this.running &&
+      (this.backend === "webllm" ? this.local !== null : this.backend === "endpoint" ? this.consentGiven : true),
+  );
+
+  // --- Runs -------------------------------------------------------------------------------------
+
+  async refreshRuns(): Promise<void> {
+    const [rows, pool, gold] = await Promise.all([
+      listRuns(this.db, this.projectId, "annotate"),
+      countNotes(this.db, this.projectId, { split: "pool" }),
+      goldNotesWithSpans(this.db, this.projectId),
+    ]);
+    this.poolCount = pool;
+    this.goldCount = gold;
+    this.runs = await Promise.all(
+      rows.map(async (run) => {
+        const live = run.id === this.activeRunId;
+        const interrupted = !live && (run.status === "running" || run.status === "paused" || run.status === "pending");
+        const progress = runProgress(run);
+        // The page stopped between storing a note and recording it: count what is stored.
+        if (interrupted) progress.done = (await noteIdsDoneByRun(this.db, run.id)).size;
+        return { run, config: run.config as AnnotateRunConfig, progress, live, interrupted };
+      }),
+    );
+    const checks: Record<string, GoldCheck> = {};
+    for (const view of this.runs) {
+      if (view.config.purpose === "gold-check" && view.config.checks && view.run.status === "done") {
+        checks[view.config.checks] = await goldCheck(this.db, this.projectId, view.run.id);
+      }
+    }
+    this.goldChecks = checks;
+    const shown = this.runs.find((view) => view.run.id === this.activeRunId) ?? this.runs.find((view) => view.config.purpose === "pool");
+    if (shown && !this.activeRunId) this.progress = shown.progress;
+    await this.refreshFailed(shown);
+  }
+
+  private async refreshFailed(view: RunView | undefined): Promise<void> {
+    const failures = view?.progress.failures ?? {};
+    const ids = Object.keys(failures).map(Number);
+    const notes = ids.length ? await getNotes(this.db, ids).catch(() => []) : [];
+    const names = new Map(notes.map((note) => [note.id, note.externalId]));
+    this.failed = ids.map((noteId) => ({ noteId, externalId: names.get(noteId) ?? String(noteId), error: failures[noteId].message }));
+  }
+
+  /** Starts a run over the pool notes with the chosen annotator. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.attempt(async () => {
+      const config = runConfig(this.schema(), this.backendConfig(), { temperature: 0 });
+      const run = await createAnnotationRun(this.db, this.projectId, config);
+      await this.execute(run.id, config);
+    });
+  }
+
+  /** Continues a run that was interrupted (reload), paused or cancelled. */
+  async resume(runId: string): Promise<void> {
+    const view = this.runs.find((item) => item.run.id === runId);
+    if (!view || this.running) return;
+    await this.attempt(() => this.execute(runId, view.config));
+  }
+
+  async retryFailed(runId: string): Promise<void> {
+    const view = this.runs.find((item) => item.run.id === runId);
+    if (!view || this.running) return;
+    const only = new Set(Object.keys(view.progress.failures).map(Number));
+    await this.attempt(() => this.execute(runId, view.config, only));
+  }
+
+  /** Runs the pool run's annotator on the gold notes, as a separate run, and scores it. */
+  async checkAgainstGold(poolRunId: string): Promise<void> {
+    const view = this.runs.find((item) => item.run.id === poolRunId);
+    if (!view || this.running) return;
+    await this.attempt(async () => {
+      const config = runConfig(this.schema(), view.config.backend, view.config.parameters, "gold-check", poolRunId);
+      const run = await createAnnotationRun(this.db, this.projectId, config);
+      await this.execute(run.id, config);
+    });
+  }
+
+  private async execute(runId: string, config: AnnotateRunConfig, only?: Set<number>): Promise<void> {
+    const wanted = config.backend;
+    if (wanted.kind === "webllm" && this.local?.modelId !== wanted.modelId) {
+      // A resumed run uses its own model, from the hosts it was started with.
+      const entry = this.entries.find((item) => item.f16?.id === wanted.modelId || item.f32?.id === wanted.modelId);
+      if (!entry) throw new Error(`${wanted.modelId} is not in the catalogue.`);
+      this.family = entry.family;
+      this.hosts = { weightsBaseUrl: wanted.weightsBaseUrl, libsBaseUrl: wanted.libsBaseUrl };
+      await this.loadModel(entry.f16?.id === wanted.modelId ? entry.f16 : entry.f32);
+      if (this.local?.modelId !== wanted.modelId) throw new Error(this.error ?? `Could not load ${wanted.modelId}.`);
+    }
+    const backend = backendFor(config, { localModel: this.local ?? undefined, apiKey: this.apiKey });
+    this.controller = new AbortController();
+    this.pause = new PauseControl();
+    this.paused = false;
+    this.activeRunId = runId;
+    await this.refreshRuns();
+    try {
+      await runStored({
+        db: this.db,
+        runId,
+        schema: this.schema(),
+        backend,
+        signal: this.controller.signal,
+        pause: this.pause,
+        only,
+        onProgress: (progress, noteId) => {
+          this.progress = progress;
+          if (noteId !== undefined && !progress.failures[noteId]) this.lastNoteId = noteId;
+        },
+      });
+    } finally {
+      this.activeRunId = null;
+      this.controller = null;
+      this.pause = null;
+      this.paused = false;
+      await this.refreshRuns();
+    }
+  }
+
+  togglePause(): void {
+    if (!this.pause) return;
+    if (this.pause.paused) this.pause.resume();
+    else this.pause.pause();
+    this.paused = this.pause.paused;
+  }
+
+  cancel(): void {
+    this.pause?.resume();
+    this.controller?.abort();
+  }
+}

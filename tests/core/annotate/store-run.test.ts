@@ -1,0 +1,175 @@
+// A run against the store (fake-indexeddb): a "reload" in the middle — the page dies with
+// a note in flight and a new page opens the database again — resumes without doing or
+// storing any note twice; gold and dev notes never reach the annotator; failures survive
+// the reload and a retry clears them; an endpoint is refused without consent for its URL.
+import { describe, expect, it } from "vitest";
+import { fakeEngine, type ChatRequest } from "../../../src/core/annotate/chat.ts";
+import { ChatHttpError } from "../../../src/core/annotate/errors.ts";
+import { outputFormat } from "../../../src/core/annotate/format.ts";
+import {
+  backendFor,
+  ConsentError,
+  createAnnotationRun,
+  goldCheck,
+  goldNotesWithSpans,
+  runConfig,
+  runProgress,
+  runStored,
+  type AnnotateRunProgress,
+  type BackendConfig,
+} from "../../../src/core/annotate/store-run.ts";
+import { schemaWithTypes } from "../../../src/core/schema/types.ts";
+import { AppDatabase } from "../../../src/core/store/db.ts";
+import { getRun, importNotes, createProject, listAnnotations } from "../../../src/core/store/index.ts";
+import { freshDatabase, hashed } from "../store/helpers.ts";
+
+const schema = schemaWithTypes(["Chemical", "Disease"]);
+const LEXICON: Record<string, string> = { aspirin: "Chemical", metformin: "Chemical", warfarin: "Chemical", HTN: "Disease", "chest pain": "Disease", bleeding: "Disease" };
+
+/** The note text from the prompt's last user turn. */
+function noteOf(request: ChatRequest): string {
+  return request.messages.at(-1)!.content.replace(/^Note:\n"""\n/, "").replace(/\n"""$/, "");
+}
+
+/** Answers like an LLM would, by looking words up (type-rows, the endpoint's format). */
+function lexiconAnswer(request: ChatRequest): string {
+  const text = noteOf(request);
+  const mentions = Object.entries(LEXICON)
+    .filter(([word]) => text.includes(word))
+    .map(([word, type]) => ({ text: word, type }));
+  return outputFormat("type-rows").serialize(mentions, ["Chemical", "Disease"]);
+}
+
+const POOL = [
+  "HTN on metformin.",
+  "chest pain, given aspirin.",
+  "warfarin then bleeding.",
+  "No complaints.",
+  "aspirin for chest pain.",
+  "HTN, stopped warfarin.",
+];
+
+async function setup() {
+  const db = freshDatabase();
+  const project = await createProject(db, { name: "P", language: "en", schema });
+  const pool = await importNotes(db, project.id, "", POOL.map((text, i) => hashed(`p${i}`, text)));
+  await importNotes(db, project.id, "", [hashed("g1", "GOLD: aspirin for HTN.", "gold.jsonl", [{ start: 6, end: 13, type: "Chemical" }, { start: 18, end: 21, type: "Disease" }]), hashed("g2", "GOLD: metformin, bleeding.", "gold.jsonl", [{ start: 6, end: 15, type: "Chemical" }])], { split: "gold" });
+  await importNotes(db, project.id, "", [hashed("d1", "DEV: aspirin.")], { split: "dev" });
+  return { db, project, poolIds: pool.noteIds };
+}
+
+const endpoint: BackendConfig = { kind: "endpoint", url: "http://127.0.0.1:9/v1", model: "m", consentedUrl: "http://127.0.0.1:9/v1", consentedAt: 1 };
+
+describe("stored annotation runs", () => {
+  it("resumes after a reload mid-run without repeating or duplicating a note", async () => {
+    const { db, project, poolIds } = await setup();
+    const run = await createAnnotationRun(db, project.id, runConfig(schema, endpoint, { temperature: 0 }));
+    expect(runProgress(run).total).toBe(6);
+
+    // Page 1: the fourth note never comes back; the page is then closed (reload).
+    const first = fakeEngine((request, { call }) => (call === 3 ? new Promise<string>(() => {}) : lexiconAnswer(request)));
+    const progress: AnnotateRunProgress[] = [];
+    void runStored({ db, runId: run.id, schema, backend: { kind: "llm", engine: first }, onProgress: (step) => progress.push(step) });
+    await expect.poll(async () => (await listAnnotations(db, project.id, "llm", run.id)).length).toBe(3);
+    await expect.poll(() => first.requests.length).toBe(4);
+    expect((await getRun(db, run.id)).status).toBe("running");
+    expect(progress.at(-1)).toMatchObject({ done: 3, total: 6, failed: 0 });
+    db.close();
+
+    // Page 2: a new connection, the same run.
+    const reopened = new AppDatabase(db.name);
+    const second = fakeEngine(lexiconAnswer);
+    const summary = await runStored({ db: reopened, runId: run.id, schema, backend: { kind: "llm", engine: second } });
+    expect(summary).toMatchObject({ done: 3, failed: 0, cancelled: false });
+    // Only the three notes not yet stored were sent again (the one in flight among them).
+    expect(second.requests.map(noteOf)).toEqual(POOL.slice(3));
+
+    const rows = await listAnnotations(reopened, project.id, "llm", run.id);
+    expect(rows.map((row) => row.noteId).sort((a, b) => a - b)).toEqual(poolIds);
+    const byNote = new Map(rows.map((row) => [row.noteId, row]));
+    const note2 = byNote.get(poolIds[2])!;
+    expect(note2.spans.map((span) => [POOL[2].slice(span.start, span.end), span.type])).toEqual([["warfarin", "Chemical"], ["bleeding", "Disease"]]);
+    expect(note2.meta?.raw).toBe("Chemical: warfarin\nDisease: bleeding");
+    const stored = await getRun(reopened, run.id);
+    expect(stored.status).toBe("done");
+    expect(runProgress(stored)).toMatchObject({ done: 6, total: 6, failed: 0 });
+    // Gold and dev notes were never sent.
+    for (const request of [...first.requests, ...second.requests]) expect(noteOf(request)).not.toMatch(/GOLD|DEV/);
+    reopened.close();
+  });
+
+  it("records failures in the run, keeps them across a reload, and a retry clears them", async () => {
+    const { db, project, poolIds } = await setup();
+    const run = await createAnnotationRun(db, project.id, runConfig(schema, endpoint));
+    const flaky = fakeEngine((request) => {
+      if (noteOf(request).startsWith("warfarin")) throw new ChatHttpError(endpoint.url, 503, "model overloaded");
+      return lexiconAnswer(request);
+    });
+    const summary = await runStored({ db, runId: run.id, schema, backend: { kind: "llm", engine: flaky } });
+    expect(summary).toMatchObject({ done: 5, failed: 1 });
+    const reopened = new AppDatabase(db.name);
+    const failures = runProgress(await getRun(reopened, run.id)).failures;
+    expect(Object.keys(failures)).toEqual([String(poolIds[2])]);
+    expect(failures[poolIds[2]]).toMatchObject({ name: "ChatHttpError", message: expect.stringContaining("HTTP 503") });
+
+    const fixed = fakeEngine(lexiconAnswer);
+    await runStored({ db: reopened, runId: run.id, schema, backend: { kind: "llm", engine: fixed }, only: new Set([poolIds[2]]) });
+    expect(fixed.requests.map(noteOf)).toEqual([POOL[2]]);
+    const after = await getRun(reopened, run.id);
+    expect(runProgress(after)).toMatchObject({ done: 6, failed: 0, failures: {} });
+    expect(after.status).toBe("done");
+    reopened.close();
+  });
+
+  it("cancels between notes and marks the run cancelled; a later run picks up the rest", async () => {
+    const { db, project } = await setup();
+    const run = await createAnnotationRun(db, project.id, runConfig(schema, { kind: "terms", lists: [{ type: "Chemical", terms: ["aspirin"] }] }));
+    const controller = new AbortController();
+    const summary = await runStored({
+      db,
+      runId: run.id,
+      schema,
+      backend: backendFor((await getRun(db, run.id)).config as never, {}),
+      signal: controller.signal,
+      onProgress: (step) => step.done === 2 && controller.abort(),
+    });
+    expect(summary.cancelled).toBe(true);
+    expect((await getRun(db, run.id)).status).toBe("cancelled");
+    expect(await listAnnotations(db, project.id, "llm", run.id)).toHaveLength(2);
+    await runStored({ db, runId: run.id, schema, backend: { kind: "terms", lists: [{ type: "Chemical", terms: ["aspirin"] }] } });
+    expect(await listAnnotations(db, project.id, "llm", run.id)).toHaveLength(6);
+  });
+
+  it("records backend, prompt hash and parameters; refuses an endpoint without consent for its exact URL", async () => {
+    const config = runConfig(schema, endpoint, { temperature: 0, maxTokens: 512 });
+    expect(config).toMatchObject({ purpose: "pool", split: "pool", origin: "llm", format: "type-rows", parameters: { temperature: 0, maxTokens: 512 }, backend: { kind: "endpoint", url: endpoint.url } });
+    expect(config.promptHash).toMatch(/\w{8,}/);
+    expect(runConfig(schema, { kind: "webllm", modelId: "m", weightsBaseUrl: "", libsBaseUrl: "" }).format).toBe("grouped-json");
+
+    let fetched = 0;
+    const spyFetch = (async () => ((fetched += 1), new Response("{}"))) as unknown as typeof fetch;
+    expect(() => runConfig(schema, { ...endpoint, consentedUrl: "" })).toThrow(ConsentError);
+    expect(() => runConfig(schema, { ...endpoint, url: "http://other.example/v1" })).toThrow(/other\.example/);
+    const tampered = { ...config, backend: { ...endpoint, url: "http://other.example/v1" } };
+    expect(() => backendFor(tampered, { fetch: spyFetch })).toThrow(ConsentError);
+    expect(fetched).toBe(0);
+  });
+
+  it("checks the same backend against gold in a separate run and scores F1 per type", async () => {
+    const { db, project } = await setup();
+    expect(await goldNotesWithSpans(db, project.id)).toBe(2);
+    const lists = [{ type: "Chemical", terms: ["aspirin", "metformin"] }, { type: "Disease", terms: ["bleeding"] }];
+    const pool = await createAnnotationRun(db, project.id, runConfig(schema, { kind: "terms", lists }));
+    const check = await createAnnotationRun(db, project.id, runConfig(schema, { kind: "terms", lists }, {}, "gold-check", pool.id));
+    expect(runProgress(check).total).toBe(2);
+    await runStored({ db, runId: check.id, schema, backend: { kind: "terms", lists } });
+    const result = await goldCheck(db, project.id, check.id);
+    expect(result.notes).toBe(2);
+    // Chemical: aspirin, metformin found (2 tp). Disease: HTN missed (fn), bleeding not in gold (fp).
+    expect(result.perType.Chemical).toMatchObject({ tp: 2, fp: 0, fn: 0, f1: 1 });
+    expect(result.perType.Disease).toMatchObject({ tp: 0, fp: 1, fn: 1, f1: 0 });
+    // Its rows are on gold notes only, under its own run id; the pool run has none.
+    expect(await listAnnotations(db, project.id, "llm", check.id)).toHaveLength(2);
+    expect(await listAnnotations(db, project.id, "llm", pool.id)).toHaveLength(0);
+  });
+});
