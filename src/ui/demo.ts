@@ -4,6 +4,8 @@ import { createProject, type AppDatabase, type ProjectRow } from "../core/store/
 import { bytesSource, importFiles } from "../core/store/import-files.ts";
 import type { TaskSchema } from "../core/schema/types.ts";
 import { AppError } from "../core/errors.ts";
+import { storeModelFiles } from "../core/model/load.ts";
+import { listModels } from "../core/store/models.ts";
 
 interface DemoManifest {
   name: string;
@@ -24,5 +26,32 @@ export async function createDemoProject(db: AppDatabase): Promise<ProjectRow> {
   const gold = bytesSource("demo/notes-gold.jsonl", await fetchDemo("notes-gold.jsonl"));
   await importFiles(db, project.id, [pool]);
   await importFiles(db, project.id, [gold], { split: "gold" });
+  await ensureDemoModel(db);
   return project;
+}
+
+export const DEMO_MODEL_NAME = "Demo source model (BC5CDR, small BERT)";
+
+/**
+ * The demo's source model (public/demo/model/) in the store, once. Only the files every
+ * model folder has are fetched, so a demo shipped without onnx/model.onnx causes no 404:
+ * the store builds the ONNX graph from the weights.
+ */
+export function ensureDemoModel(db: AppDatabase): Promise<string> {
+  // One attempt at a time per page: the project's creation and the Train step may both ask.
+  demoModel ??= storeDemoModel(db).finally(() => (demoModel = undefined));
+  return demoModel;
+}
+
+let demoModel: Promise<string> | undefined;
+
+async function storeDemoModel(db: AppDatabase): Promise<string> {
+  const existing = (await listModels(db)).find((model) => model.kind === "demo");
+  if (existing) return existing.id;
+  const files = new Map<string, Uint8Array>();
+  for (const name of ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"]) {
+    files.set(name, await fetchDemo(`model/${name}`));
+  }
+  const { model } = await storeModelFiles(db, files, { name: DEMO_MODEL_NAME, kind: "demo" });
+  return model.id;
 }

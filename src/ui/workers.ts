@@ -18,3 +18,13 @@ export function importWorker(): WorkerClient {
 export function llmWorker(): Worker {
   return new Worker(new URL("../../workers/llm.worker.ts", import.meta.url), { type: "module", name: "llm" });
 }
+
+let trainClient: WorkerClient | undefined;
+
+/** Training, the source-vs-adapted comparison, and model uploads (workers/train.worker.ts). */
+export function trainWorker(): WorkerClient {
+  trainClient ??= new WorkerClient(
+    new Worker(new URL("../../workers/train.worker.ts", import.meta.url), { type: "module", name: "train" }),
+  );
+  return trainClient;
+}

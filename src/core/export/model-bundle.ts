@@ -1,0 +1,116 @@
+// The model download: one .zip that transformers (Python) and transformers.js load as it is.
+//
+//   config.json            model_type, architectures, id2label, label2id (configToJson)
+//   model.safetensors      float32, every parameter of *ForTokenClassification by its
+//                          Hugging Face name (listParams), metadata format "pt"
+//   tokenizer.json, tokenizer_config.json (and special_tokens_map.json, vocab.txt if stored)
+//   onnx/model.onnx        float32 forward graph (buildInferenceModel), Optimum's layout
+//   README.md              the model card (no note text)
+//
+// Whatever the stored model holds (float16 weights, an old-style checkpoint, an ONNX graph
+// someone quantized), the bundle is rebuilt from its weights, so the files always agree with
+// each other and with these conventions. A stored model without weights (ONNX only) ships
+// its graph and tokenizer as they are.
+
+import { strToU8, zipSync, type Zippable } from "fflate";
+import { ModelFormatError } from "../errors.ts";
+import type { Comparison } from "../eval/compare.ts";
+import { type ModelFolder, readModelFolder, writeModelFolder } from "../model/folder.ts";
+import { buildInferenceModel } from "../model/inference-graph.ts";
+import { resolveWeights } from "../model/weights.ts";
+import type { AppDatabase } from "../store/db.ts";
+import { getModel, getModelFile } from "../store/models.ts";
+import { listEvaluations } from "../store/runs.ts";
+import type { Adaptation } from "../train/run.ts";
+import { modelCard } from "./model-card.ts";
+
+const LEFT_OUT = new Set(["checkpoint.safetensors", "adaptation.json", "README.md"]);
+
+export interface BundleOptions {
+  name: string;
+  appVersion: string;
+  /** ISO date; today by default. */
+  date?: string;
+  adaptation?: Adaptation;
+  comparison?: Comparison;
+}
+
+/** The bundle's files, path → bytes (zipped by modelZip). */
+export function bundleFiles(stored: Map<string, Uint8Array>, options: BundleOptions): Map<string, Uint8Array> {
+  const input = new Map([...stored].filter(([path]) => !LEFT_OUT.has(path)));
+  const folder: ModelFolder = readModelFolder(input);
+  const config = folder.config;
+  let files: Map<string, Uint8Array>;
+  if (folder.weights) {
+    const resolved = resolveWeights(config, folder.weights);
+    if (resolved.newlyInitialised.length > 0) {
+      throw new ModelFormatError(
+        "model.safetensors",
+        `has no token-classification head (${resolved.newlyInitialised.join(", ")}): train the model before downloading it.`,
+      );
+    }
+    // The tokenizer files go in byte for byte, as they came with the model.
+    const tokenizer = {
+      tokenizerJson: input.get("tokenizer.json"),
+      tokenizerConfig: input.get("tokenizer_config.json"),
+      specialTokensMap: input.get("special_tokens_map.json"),
+      vocabTxt: folder.vocabTxt,
+    };
+    files = writeModelFolder(config, config.labels, resolved.params, tokenizer);
+    files.set("onnx/model.onnx", buildInferenceModel(config, resolved.params));
+  } else {
+    files = new Map([...input].filter(([path]) => !path.endsWith(".safetensors")));
+  }
+  files.set(
+    "README.md",
+    strToU8(
+      modelCard({
+        name: options.name,
+        modelType: config.modelType,
+        labels: config.labels,
+        adaptation: options.adaptation,
+        comparison: options.comparison,
+        appVersion: options.appVersion,
+        date: options.date ?? new Date().toISOString().slice(0, 10),
+      }),
+    ),
+  );
+  return files;
+}
+
+/** Files → zip bytes. Weights barely compress, so they are stored; text is deflated. */
+export function modelZip(files: Map<string, Uint8Array>): Uint8Array {
+  const entries: Zippable = {};
+  for (const [path, bytes] of files) {
+    entries[path] = [bytes, { level: /\.(safetensors|onnx)$/.test(path) ? 0 : 6 }];
+  }
+  return zipSync(entries);
+}
+
+/** A file name for the download: the model's name, kebab-cased. */
+export function bundleFileName(name: string): string {
+  const base = name.toLowerCase().normalize("NFKD").replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-+|-+$/g, "").slice(0, 80);
+  return `${base || "model"}.zip`;
+}
+
+/** A stored model as the download .zip, with its adaptation record and latest comparison in the card. */
+export async function storedModelBundle(
+  db: AppDatabase,
+  modelId: string,
+  options: { appVersion: string; date?: string },
+): Promise<{ fileName: string; bytes: Uint8Array; files: Map<string, Uint8Array> }> {
+  const model = await getModel(db, modelId);
+  const stored = new Map<string, Uint8Array>();
+  for (const name of Object.keys(model.files)) stored.set(name, await getModelFile(db, modelId, name));
+  const adaptation = stored.has("adaptation.json") ? (JSON.parse(new TextDecoder().decode(stored.get("adaptation.json"))) as Adaptation) : undefined;
+  let comparison: Comparison | undefined;
+  if (model.projectId) {
+    const evaluations = await listEvaluations(db, model.projectId);
+    comparison = evaluations
+      .filter((row) => row.modelId === modelId)
+      .map((row) => row.metrics as Comparison)
+      .at(-1);
+  }
+  const files = bundleFiles(stored, { name: model.name, appVersion: options.appVersion, date: options.date, adaptation, comparison });
+  return { fileName: bundleFileName(model.name), bytes: modelZip(files), files };
+}

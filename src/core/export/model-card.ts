@@ -1,0 +1,161 @@
+// README.md of a downloaded model: a Hugging Face model card. It says where the model came
+// from (base model, how it was adapted, on how many notes and spans, annotated by which LLM
+// with which prompt), how it scores before and after on the gold notes, and when and with
+// which app it was made. It never holds note text: only counts, names, hashes and metrics.
+
+import type { Comparison } from "../eval/compare.ts";
+import type { Scores } from "../eval/span-metrics.ts";
+import type { Adaptation } from "../train/run.ts";
+
+export interface ModelCardInput {
+  name: string;
+  modelType: string;
+  labels: readonly string[];
+  /** Present for a model this app trained. */
+  adaptation?: Adaptation;
+  /** The latest comparison of this model (as "adapted") with its source on the gold notes. */
+  comparison?: Comparison;
+  appVersion: string;
+  /** ISO date of the download. */
+  date: string;
+}
+
+const pct = (x: number) => (100 * x).toFixed(1);
+const signed = (x: number) => `${x >= 0 ? "+" : "−"}${pct(Math.abs(x))}`;
+
+function scoreRow(label: string, s: Pick<Scores, "precision" | "recall" | "f1">): string {
+  return `| ${label} | ${pct(s.precision)} | ${pct(s.recall)} | ${pct(s.f1)} |`;
+}
+
+/** YAML needs quotes around anything that is not a plain word. */
+const yamlString = (s: string) => JSON.stringify(s);
+
+export function modelCard(input: ModelCardInput): string {
+  const { adaptation: a, comparison: c } = input;
+  const types = [...new Set(input.labels.filter((l) => l !== "O").map((l) => l.replace(/^[BI]-/, "")))];
+  const lines: string[] = [
+    "---",
+    "library_name: transformers",
+    "pipeline_tag: token-classification",
+    "tags:",
+    "  - token-classification",
+    "  - ner",
+    "  - clinical",
+    "  - clinical-adapt",
+    ...(a ? [`base_model: ${yamlString(a.baseModel.name)}`] : []),
+    "---",
+    "",
+    `# ${input.name}`,
+    "",
+    `A ${input.modelType} token-classification (NER) model for ${types.join(", ") || "the labels in config.json"}.`,
+    "",
+    "Files: `model.safetensors` (float32, Hugging Face parameter names), `config.json`, `tokenizer.json`,",
+    "`tokenizer_config.json`, and `onnx/model.onnx` (float32; inputs `input_ids`, `attention_mask`",
+    "(and `token_type_ids` for BERT), output `logits`).",
+    "",
+    "```python",
+    "from transformers import pipeline",
+    'ner = pipeline("token-classification", model="path/to/this/folder", aggregation_strategy="simple")',
+    "```",
+    "",
+    "```js",
+    'import { pipeline } from "@huggingface/transformers";',
+    'const ner = await pipeline("token-classification", "this-folder", { local_files_only: true, dtype: "fp32" });',
+    "```",
+    "",
+    `Labels: ${input.labels.map((l) => `\`${l}\``).join(", ")}.`,
+    "",
+  ];
+  if (a) {
+    const h = a.hyperparameters;
+    lines.push(
+      "## How it was made",
+      "",
+      `Adapted in the browser with Clinical Adapt from **${a.baseModel.name}**` +
+        (a.newHead ? " (a new classification head for this project's entity types)." : "."),
+      "",
+      "Training data (counts only; no note text leaves the hospital, and none is in this card):",
+      "",
+      `- training notes: ${a.counts.trainNotes} pool notes (source: ${a.source === "both" ? "human annotations, else the LLM's" : a.source === "llm" ? "LLM annotations" : "human annotations"}), ${a.counts.trainSpans} annotated spans, ${a.counts.examples} training windows`,
+      `- early stopping on ${a.counts.devNotes} ${a.counts.devKind === "dev" ? "dev notes" : a.counts.devKind === "held-out" ? "held-out training notes" : "notes (none)"}`,
+      `- gold notes (${a.counts.goldNotesExcluded}) and dev notes (${a.counts.devNotesExcluded}) were never used for training`,
+      `- LLM spans below confidence ${a.minConfidence} left out; loss ${a.weightByConfidence ? "weighted by" : "not weighted by"} span confidence`,
+      "",
+    );
+    const llms = a.annotators.filter((x) => x.backend !== "human");
+    if (llms.length > 0) {
+      lines.push("Annotators:", "", "| Annotator | Model | Prompt hash | Notes |", "|---|---|---|---|");
+      for (const x of a.annotators) lines.push(`| ${x.backend} | ${x.model ?? "—"} | ${x.promptHash ? `\`${x.promptHash}\`` : "—"} | ${x.notes} |`);
+      lines.push("");
+    }
+    lines.push(
+      "Hyperparameters:",
+      "",
+      "| Setting | Value |",
+      "|---|---|",
+      `| mode | ${h.mode === "lora" ? `LoRA (rank ${h.loraRank}), merged into the weights` : h.frozenLayers > 0 ? `full, embeddings and ${h.frozenLayers} lowest layers frozen` : "full fine-tuning"} |`,
+      `| epochs | ${h.epochs}${a.stoppedEarly ? " (stopped early)" : ""} |`,
+      `| steps | ${a.steps} |`,
+      `| learning rate | ${h.lr} (linear warm-up ${h.warmupRatio}, linear decay) |`,
+      `| batch size | ${h.batchSize} |`,
+      `| max length | ${h.maxLength} tokens, stride ${h.stride} |`,
+      `| weight decay | ${h.weightDecay} |`,
+      `| seed | ${h.seed} |`,
+      `| backend | ${a.backend === "webgpu" ? "WebGPU" : "WebAssembly"} (onnxruntime-web) |`,
+      "",
+    );
+    if (a.dev.length > 0) {
+      lines.push(`Dev F1 (strict) per epoch: ${a.dev.map((d) => `${d.epoch}: ${pct(d.f1)}`).join(", ")}; kept epoch ${a.bestEpoch}.`, "");
+    }
+  }
+  if (c) {
+    const d = c.difference;
+    lines.push(
+      "## Evaluation on the gold notes",
+      "",
+      `${c.goldNotes} gold notes of the target hospital, never used for training. Span-level scores in %:`,
+      "strict = exact boundaries and type; lenient = overlapping span of the same type.",
+      "",
+      "| Model | Match | Precision | Recall | F1 (micro) | F1 (macro) |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const [label, m] of [["before: " + c.source.name, c.source], ["after: " + c.adapted.name, c.adapted]] as const) {
+      for (const match of ["strict", "lenient"] as const) {
+        const s = m[match];
+        lines.push(`| ${label} | ${match} | ${pct(s.micro.precision)} | ${pct(s.micro.recall)} | ${pct(s.micro.f1)} | ${pct(s.macro.f1)} |`);
+      }
+    }
+    lines.push(
+      "",
+      `Strict micro F1 difference (after − before): **${signed(d.delta)}** points, 95% paired-bootstrap interval [${signed(d.low)}, ${signed(d.high)}] (${d.samples} resamples of the gold notes).`,
+      "",
+      "Per type (strict):",
+      "",
+      "| Type | Before P / R / F1 | After P / R / F1 |",
+      "|---|---|---|",
+    );
+    for (const type of c.types) {
+      const b = c.source.strict.perType[type];
+      const af = c.adapted.strict.perType[type];
+      const cell = (s?: Scores) => (s ? `${pct(s.precision)} / ${pct(s.recall)} / ${pct(s.f1)}` : "—");
+      lines.push(`| ${type} | ${cell(b)} | ${cell(af)} |`);
+    }
+    lines.push("");
+  } else {
+    lines.push("## Evaluation", "", "Not evaluated on gold notes in the app before download.", "");
+  }
+  lines.push(
+    "## Limitations",
+    "",
+    "Trained on a small set of notes from one hospital, mostly on machine (LLM) annotations: check it on your own",
+    "notes before relying on it. It is not a medical device.",
+    "",
+    "---",
+    "",
+    `Made with Clinical Adapt ${input.appVersion} on ${input.date}.`,
+    "",
+  );
+  return lines.join("\n");
+}
+
+export { scoreRow };

@@ -1,0 +1,215 @@
+// The whole workflow in a real browser, from a fresh profile: the demo project → annotate
+// (a local OpenAI-compatible server, with consent) → train (WebAssembly, the demo model, a
+// few steps) → evaluate on the gold notes → download the .zip → in Node, the zip's model
+// loads in transformers.js and predicts the spans the app showed. A second test reloads the
+// page mid-training and checks the run resumes from its checkpoint.
+// The demo model is the one the app ships (public/demo/model/, built by
+// scripts/build-demo-model.ts).
+
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { strFromU8, unzipSync } from "fflate";
+import type { Page } from "playwright-core";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { Span } from "../../src/core/corpus/types.ts";
+import { loadTokenizer } from "../../src/core/text/tokenizer.ts";
+import { pipelineSpans } from "../core/export/pipeline-spans.ts";
+import { openApp, screenshot, type OpenBrowser } from "./browser.ts";
+import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server.ts";
+
+const TYPES = ["Chemical", "Disease"];
+const read = (file: string) =>
+  readFileSync(`public/demo/${file}`, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { id: string; text: string; entities?: { text: string; type: string }[] });
+const POOL = read("notes-pool.jsonl");
+const GOLD = read("notes-gold.jsonl");
+const LEXICON: Record<string, string> = {
+  ...Object.fromEntries(GOLD.flatMap((note) => note.entities ?? []).map((entity) => [entity.text, entity.type])),
+  myalgia: "Disease",
+  atorvastatin: "Chemical",
+  sertraline: "Chemical",
+  depression: "Disease",
+  insomnia: "Disease",
+  morphine: "Chemical",
+  stomatitis: "Disease",
+};
+
+const root = mkdtempSync(join(tmpdir(), "workflow-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** The app in a fresh profile. */
+const start = openApp;
+
+let open: OpenBrowser | undefined;
+let server: FakeLlmServer | undefined;
+afterEach(async () => {
+  await open?.close();
+  await server?.close();
+  open = undefined;
+  server = undefined;
+});
+
+async function toStep(page: Page, step: string, panel: string) {
+  await page.getByTestId(`step-${step}`).click();
+  await page.getByTestId(panel).waitFor();
+}
+
+async function annotateWithServer(page: Page) {
+  server = await startFakeLlmServer(LEXICON, TYPES);
+  // Allow the on-premise server in the privacy settings (what the Privacy panel saves), then reload so the page's policy admits it.
+  await page.evaluate((url) => localStorage.setItem("privacy:settings", JSON.stringify({ offline: false, endpoint: url })), server.baseUrl);
+  await page.reload();
+  await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
+  await toStep(page, "annotate", "annotate-panel");
+  await page.getByTestId("backend-endpoint").check();
+  await page.getByTestId("endpoint-enabled").check();
+  await page.getByTestId("endpoint-url").fill(server.baseUrl);
+  await page.getByTestId("endpoint-model").fill("lexicon-7b");
+  await page.getByTestId("consent-checkbox").check();
+  await page.getByTestId("start-run").click();
+  await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
+}
+
+async function annotateWithTerms(page: Page) {
+  await toStep(page, "annotate", "annotate-panel");
+  await page.getByTestId("backend-terms").check();
+  await page.getByTestId("terms-Chemical").fill(Object.entries(LEXICON).filter(([, t]) => t === "Chemical").map(([w]) => w).join("\n"));
+  await page.getByTestId("terms-Disease").fill(Object.entries(LEXICON).filter(([, t]) => t === "Disease").map(([w]) => w).join("\n"));
+  await page.getByTestId("start-run").click();
+  await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
+}
+
+async function openTrain(page: Page) {
+  await toStep(page, "train", "train-panel");
+  await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
+  await expect.poll(() => page.getByTestId("train-note-count").textContent()).not.toBe("0");
+}
+
+async function setNumber(page: Page, testId: string, value: number) {
+  await page.getByTestId(testId).fill(String(value));
+}
+
+describe("adapt, evaluate, download in a real browser", () => {
+  it("runs the whole workflow and the downloaded model predicts in transformers.js what the app showed", async () => {
+    open = await start();
+    const { page } = open;
+    await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
+    await annotateWithServer(page);
+    await screenshot(page, "workflow-1-annotate");
+
+    await openTrain(page);
+    expect(await page.getByTestId("base-model").locator("option").first().textContent()).toContain("demo");
+    expect(await page.getByTestId("excluded-notes").textContent()).toContain(`Gold notes (${GOLD.length})`);
+    // This Chromium's WebGPU is SwiftShader (software): training goes to WebAssembly.
+    expect(await page.getByTestId("backend-shown").textContent()).toBe("WebAssembly");
+    await setNumber(page, "hp-epochs", 2);
+    await setNumber(page, "hp-batch", 4);
+    await screenshot(page, "workflow-2-train-settings");
+    await page.getByTestId("start-training").click();
+    const row = page.getByTestId("train-runs").locator("tbody tr").first();
+    await expect.poll(() => row.getAttribute("data-status"), { timeout: 120_000 }).toBe("done");
+    const total = Number(await page.getByTestId("train-total").textContent());
+    expect(total).toBeGreaterThan(0);
+    expect(await page.getByTestId("train-step").textContent()).toBe(String(total));
+    expect(Number(await page.getByTestId("loss-chart").getAttribute("data-points"))).toBe(total);
+    expect(await page.getByTestId("dev-f1-table").locator("tbody tr").count()).toBe(2);
+    expect(await page.getByTestId("tokens-per-second").textContent()).toMatch(/^\d+ tokens\/s$/);
+    await screenshot(page, "workflow-3-train-done");
+
+    await toStep(page, "evaluate", "evaluate-panel");
+    await expect.poll(() => page.getByTestId("adapted-model").inputValue()).not.toBe("");
+    await page.getByTestId("run-evaluation").click();
+    await page.getByTestId("f1-difference").waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("f1-difference").textContent()).toMatch(/95% interval/);
+    expect(await page.getByTestId("per-type-table").locator("tbody tr").count()).toBeGreaterThan(0);
+    expect(await page.getByTestId("score-table").locator("tbody tr").count()).toBe(4);
+    await page.getByTestId("error-list").waitFor();
+    await screenshot(page, "workflow-4-evaluate");
+    // The adapted model's spans on each gold note, as the app shows them.
+    const shown = await page.getByTestId("predictions").locator(".prediction").evaluateAll((divs) =>
+      divs.map((div) => ({
+        externalId: div.getAttribute("data-external-id")!,
+        spans: [...div.querySelectorAll("mark")].map((mark) => ({
+          start: Number(mark.getAttribute("data-start")),
+          end: Number(mark.getAttribute("data-end")),
+          type: mark.getAttribute("data-type")!,
+        })),
+      })),
+    );
+    expect(shown.map((note) => note.externalId).sort()).toEqual(GOLD.map((note) => note.id).sort());
+
+    await toStep(page, "download", "download-panel");
+    const trainedRow = page.locator("tr[data-kind=trained]").first();
+    const [download] = await Promise.all([page.waitForEvent("download"), trainedRow.getByTestId("download-model").click()]);
+    const zipPath = join(root, download.suggestedFilename());
+    await download.saveAs(zipPath);
+    await page.getByTestId("download-done").waitFor();
+    await screenshot(page, "workflow-5-download");
+    expect(open.errors).toEqual([]);
+
+    // In Node: the zip's model in transformers.js, on the gold notes' text.
+    const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
+    expect(Object.keys(files).sort()).toEqual(["README.md", "config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json", "tokenizer_config.json"]);
+    expect(strFromU8(files["README.md"])).toContain("lexicon-7b");
+    for (const note of [...GOLD, ...POOL]) expect(strFromU8(files["README.md"])).not.toContain(note.text);
+    const folder = join(root, "downloaded");
+    for (const [path, bytes] of Object.entries(files)) {
+      mkdirSync(dirname(join(folder, path)), { recursive: true });
+      writeFileSync(join(folder, path), bytes);
+    }
+    const tf = await import("@huggingface/transformers");
+    tf.env.allowRemoteModels = false;
+    tf.env.localModelPath = root;
+    const pipe = await tf.pipeline("token-classification", "downloaded", { local_files_only: true, dtype: "fp32" });
+    const texts = GOLD.map((note) => note.text);
+    const theirs = (await pipe(texts, { ignore_labels: [] })) as unknown as { entity: string; index: number }[][];
+    await pipe.dispose();
+    const tokenizer = loadTokenizer(JSON.parse(strFromU8(files["tokenizer.json"])), JSON.parse(strFromU8(files["tokenizer_config.json"])));
+    GOLD.forEach((note, i) => {
+      const inApp: Span[] = shown.find((item) => item.externalId === note.id)!.spans;
+      expect(pipelineSpans(note.text, theirs[i], tokenizer), note.id).toEqual(inApp);
+    });
+  });
+
+  it("resumes training from its checkpoint after a reload: the step counter goes on", async () => {
+    open = await start();
+    const { page } = open;
+    await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
+    await annotateWithTerms(page);
+    await openTrain(page);
+    await setNumber(page, "hp-epochs", 30);
+    await setNumber(page, "hp-batch", 2);
+    await setNumber(page, "hp-checkpoint-every", 3);
+    await setNumber(page, "hp-patience", 0);
+    await page.getByTestId("start-training").click();
+    await expect.poll(async () => Number(await page.getByTestId("checkpoint-step").textContent()), { timeout: 120_000 }).toBeGreaterThanOrEqual(6);
+    const total = Number(await page.getByTestId("train-total").textContent());
+    await screenshot(page, "workflow-resume-before-reload");
+
+    await page.reload();
+    await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
+    await toStep(page, "train", "train-panel");
+    const row = page.getByTestId("train-runs").locator("tbody tr").first();
+    await expect.poll(() => row.getByTestId("train-status").textContent()).toBe("interrupted");
+    const checkpoint = Number(await page.getByTestId("checkpoint-step").textContent());
+    expect(checkpoint).toBeGreaterThanOrEqual(6);
+    expect(checkpoint).toBeLessThan(total);
+    expect(await row.getByTestId("resume-training").textContent()).toBe(`Resume from step ${checkpoint}`);
+    await screenshot(page, "workflow-resume-interrupted");
+
+    await row.getByTestId("resume-training").click();
+    await expect.poll(() => page.getByTestId("resumed-from").textContent(), { timeout: 60_000 }).toBe(`resumed from step ${checkpoint}`);
+    await expect.poll(async () => Number(await page.getByTestId("train-step").textContent()), { timeout: 60_000 }).toBeGreaterThan(checkpoint);
+    // Pause: the run stops at the next step with a checkpoint there.
+    await page.getByTestId("pause-training").click();
+    await expect.poll(() => row.getAttribute("data-status"), { timeout: 60_000 }).toBe("paused");
+    const step = Number(await page.getByTestId("train-step").textContent());
+    expect(step).toBeGreaterThan(checkpoint);
+    expect(await page.getByTestId("checkpoint-step").textContent()).toBe(String(step));
+    // The curve holds every step once: the steps before the checkpoint, then the new ones.
+    expect(Number(await page.getByTestId("loss-chart").getAttribute("data-points"))).toBe(step);
+    expect(await row.getByTestId("resume-training").textContent()).toBe(`Resume from step ${step}`);
+    await screenshot(page, "workflow-resume-after");
+    expect(open.errors).toEqual([]);
+  });
+});

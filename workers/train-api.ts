@@ -1,0 +1,38 @@
+// What the page sends to the training worker and gets back.
+import type { Backend } from "../src/core/train/ort-session.ts";
+import type { TrainRunRequest } from "../src/core/train/run.ts";
+
+interface WithDatabase {
+  databaseName: string;
+}
+
+export interface RuntimeChoice {
+  backend: Backend;
+  /** onnxruntime-web threads on wasm (more than 1 needs a cross-origin isolated page). */
+  numThreads?: number;
+}
+
+/** Start a new run (`request`) or resume a stored one (`runId`). */
+export type TrainCall = WithDatabase & RuntimeChoice & ({ request: TrainRunRequest } | { runId: string });
+
+export interface PauseCall {
+  runId: string;
+}
+
+export interface CompareCall extends WithDatabase {
+  projectId: string;
+  sourceModelId: string;
+  adaptedModelId: string;
+  /** Store the comparison as an evaluation of this run. */
+  runId?: string;
+}
+
+export interface StoreModelCall extends WithDatabase {
+  /** A dropped folder's files (name with its path) or one .zip. */
+  files: { name: string; file: File }[];
+  name: string;
+  projectId?: string;
+}
+
+export type { TrainProgressEvent, TrainSummary } from "../src/core/train/run.ts";
+export type { Comparison, CompareProgress } from "../src/core/eval/compare.ts";
