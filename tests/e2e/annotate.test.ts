@@ -52,6 +52,13 @@ async function chooseServer(page: Page, url: string) {
   await page.getByTestId("endpoint-model").fill("lexicon-7b");
 }
 
+/** Consents; the first time for a server the page reloads to let it in, and comes back consented. */
+async function consent(page: Page) {
+  await Promise.all([page.waitForEvent("load"), page.getByTestId("consent-checkbox").click()]);
+  await toAnnotateStep(page);
+  await expect.poll(() => page.getByTestId("consent-checkbox").isChecked()).toBe(true);
+}
+
 /** Rows of the annotations table in IndexedDB, read by the page itself. */
 async function storedRows(page: Page, runId: string): Promise<{ noteId: number; origin: string }[]> {
   return page.evaluate(
@@ -145,7 +152,7 @@ describe("annotation in a real browser", () => {
     expect(server.requests, "the server must hear nothing before consent").toEqual([]);
 
     // Consent lapses when the address changes.
-    await page.getByTestId("consent-checkbox").check();
+    await consent(page);
     expect(await page.getByTestId("start-run").isEnabled()).toBe(true);
     await page.getByTestId("endpoint-url").fill(`${server.baseUrl}/other`);
     expect(await page.getByTestId("consent-checkbox").isChecked()).toBe(false);
@@ -197,7 +204,7 @@ describe("annotation in a real browser", () => {
     const { page } = open;
     await toAnnotateStep(page);
     await chooseServer(page, server.baseUrl);
-    await page.getByTestId("consent-checkbox").check();
+    await consent(page);
     await page.getByTestId("start-run").click();
     await expect.poll(async () => Number(await page.getByTestId("notes-done").textContent()), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
     const runId = await latestRunId(page);
@@ -241,7 +248,7 @@ describe("annotation in a real browser", () => {
     const { page } = open;
     await toAnnotateStep(page);
     await chooseServer(page, server.baseUrl);
-    await page.getByTestId("consent-checkbox").check();
+    await consent(page);
     await page.getByTestId("start-run").click();
     const runId = await latestRunId(page);
     const row = page.locator(`tr[data-run-id="${runId}"]`);
@@ -289,7 +296,9 @@ describe("annotation in a real browser", () => {
     await page.getByText("Where the model files come from").click();
     await page.getByTestId("weights-host").fill(`${host.baseUrl}/mirror/`);
     await page.getByTestId("libs-host").fill(`${host.baseUrl}/libs`);
-    await page.getByRole("button", { name: "Use these addresses" }).click();
+    // New hosts enter the page's policy with a reload.
+    await Promise.all([page.waitForEvent("load"), page.getByRole("button", { name: "Use these addresses" }).click()]);
+    await toAnnotateStep(page);
     await page.getByRole("button", { name: "Ask the host for the size" }).click();
     await expect.poll(() => page.getByTestId("model-build").textContent()).toContain("download 954 MB");
     expect(await page.getByTestId("cache-state").textContent()).toBe("Not downloaded yet.");

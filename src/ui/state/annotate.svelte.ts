@@ -41,6 +41,8 @@ import { CancelledError } from "../../core/errors.ts";
 import type { TaskSchema } from "../../core/schema/types.ts";
 import { countNotes, getNotes, listRuns, noteIdsDoneByRun, type AppDatabase, type RunRow } from "../../core/store/index.ts";
 import { llmWorker } from "../workers.ts";
+import { policyAllows } from "../csp.ts";
+import { allowEndpointForNextLoad } from "./privacy.svelte.ts";
 
 export type BackendKind = "webllm" | "endpoint" | "terms";
 
@@ -67,6 +69,8 @@ interface TermText {
 
 const HOSTS_KEY = "annotate:model-hosts";
 const ENDPOINT_KEY = "annotate:endpoint";
+/** Consent given just before the reload that put the endpoint in the page's policy (this tab only). */
+const CONSENT_KEY = "annotate:consent-across-reload";
 const termsKey = (projectId: string) => `annotate:terms:${projectId}`;
 
 function readJson<T>(key: string, fallback: T): T {
@@ -150,6 +154,14 @@ export class AnnotateState {
     private readonly schema: () => TaskSchema,
   ) {
     this.terms = readJson<Record<string, TermText>>(termsKey(projectId), {});
+    // Consent the user gave just before the page reloaded to let the server in.
+    const carried = globalThis.sessionStorage?.getItem(CONSENT_KEY);
+    if (carried && carried === this.endpointUrl.trim() && policyAllows(completionsUrl(carried))) {
+      globalThis.sessionStorage?.removeItem(CONSENT_KEY);
+      this.backend = "endpoint";
+      this.endpointEnabled = true;
+      this.consentedUrl = carried;
+    }
   }
 
   entry = $derived(this.entries.find((entry) => entry.family === this.family) ?? null);
@@ -193,6 +205,8 @@ export class AnnotateState {
 
   saveHosts(): void {
     writeJson(HOSTS_KEY, $state.snapshot(this.hosts));
+    // The page's Content-Security-Policy names the hosts it started with: a new one needs a reload.
+    if (!policyAllows(this.hosts.weightsBaseUrl) || !policyAllows(this.hosts.libsBaseUrl)) return location.reload();
     this.cached = null;
     this.weightsBytes = undefined;
     void this.refreshCache();
@@ -259,6 +273,17 @@ export class AnnotateState {
   setConsent(given: boolean): void {
     this.consentedUrl = given ? this.endpointUrl.trim() : null;
     writeJson(ENDPOINT_KEY, { url: this.endpointUrl.trim(), model: this.endpointModel.trim() });
+    if (given && !policyAllows(completionsUrl(this.endpointUrl))) {
+      // Not in the page's policy yet: allow it (Privacy), carry the consent, reload.
+      try {
+        allowEndpointForNextLoad(this.endpointUrl);
+        globalThis.sessionStorage?.setItem(CONSENT_KEY, this.endpointUrl.trim());
+        location.reload();
+      } catch (error) {
+        this.consentedUrl = null;
+        this.error = error instanceof Error ? error.message : String(error);
+      }
+    }
   }
 
   setEndpointEnabled(enabled: boolean): void {
