@@ -29,7 +29,7 @@ describe("trainingExamples", () => {
     expect(tags).toContain("I-Disease");
   });
 
-  it("drops spans under the confidence threshold and weights the rest by confidence when asked", () => {
+  it("ignores the tokens of spans under the confidence threshold and weights the rest by confidence when asked", () => {
     const result = trainingExamples([{ text, spans }], tokenizer, {
       types: ["Chemical", "Disease"],
       maxLength: 64,
@@ -39,8 +39,10 @@ describe("trainingExamples", () => {
     });
     expect(result.belowThreshold).toBe(1);
     const [example] = result.examples;
-    expect(tagsOf(example.labels)).not.toContain("B-Disease");
+    // "chest pain" is neither Disease nor O for the loss.
+    expect(tagsOf(example.labels)).toEqual(["-", "O", "B-Chemical", "O", "-", "-", "O", "O", "O", "O", "-"]);
     expect(Array.from(example.weights!)[2]).toBeCloseTo(0.9);
-    expect(Array.from(example.weights!)[4]).toBe(1);
+    expect(Array.from(example.weights!)[3]).toBe(1);
+    expect(Array.from(example.weights!)[4]).toBe(0);
   });
 });
