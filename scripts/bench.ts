@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   "train-step": () => import("./bench/train-step.ts"), "train-ner": () => import("./bench/train-ner.ts"),
   annotate: () => import("./bench/annotate.ts"),
   inference: () => import("./bench/inference.ts"),
+  adapt: () => import("./bench/adapt.ts"),
 };
 
 const [benchName, ...args] = process.argv.slice(2);
