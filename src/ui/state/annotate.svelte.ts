@@ -43,6 +43,7 @@ import { countNotes, getNotes, listRuns, noteIdsDoneByRun, type AppDatabase, typ
 import { llmWorker } from "../workers.ts";
 import { policyAllows } from "../csp.ts";
 import { allowEndpointForNextLoad } from "./privacy.svelte.ts";
+import { perProject } from "./per-project.ts";
 
 export type BackendKind = "webllm" | "endpoint" | "terms";
 
@@ -95,12 +96,10 @@ export function completionsUrl(baseUrl: string): string {
   return `${baseUrl.trim().replace(/\/+$/, "")}/chat/completions`;
 }
 
-const states = new Map<string, AnnotateState>();
+const stateFor = perProject((projectId: string, db: AppDatabase, schema: () => TaskSchema) => new AnnotateState(db, projectId, schema));
 
 export function annotateStateFor(db: AppDatabase, projectId: string, schema: () => TaskSchema): AnnotateState {
-  let state = states.get(projectId);
-  if (!state) states.set(projectId, (state = new AnnotateState(db, projectId, schema)));
-  return state;
+  return stateFor(projectId, db, schema);
 }
 
 export class AnnotateState {

@@ -18,6 +18,7 @@ import type { TrainRunConfig } from "../../core/train/run.ts";
 import pkg from "../../../package.json";
 import { downloadBytes } from "../download.ts";
 import { trainWorker } from "../workers.ts";
+import { perProject } from "./per-project.ts";
 
 export const APP_VERSION: string = (pkg as { version: string }).version;
 
@@ -28,12 +29,10 @@ export function isRunnable(model: ModelRow): boolean {
   return "config.json" in model.files && ("onnx/model.onnx" in model.files || "model.onnx" in model.files) && !("checkpoint.safetensors" in model.files);
 }
 
-const states = new Map<string, EvaluateState>();
+const stateFor = perProject((projectId: string, db: AppDatabase) => new EvaluateState(db, projectId));
 
 export function evaluateStateFor(db: AppDatabase, projectId: string): EvaluateState {
-  let state = states.get(projectId);
-  if (!state) states.set(projectId, (state = new EvaluateState(db, projectId)));
-  return state;
+  return stateFor(projectId, db);
 }
 
 export class EvaluateState {

@@ -24,6 +24,7 @@ import {
 import type { RuntimeChoice, TrainCall } from "../../../workers/train-api.ts";
 import { ensureDemoModel } from "../demo.ts";
 import { trainWorker } from "../workers.ts";
+import { perProject } from "./per-project.ts";
 
 export interface Runtime extends RuntimeChoice {
   /** Why this backend, in words. */
@@ -75,12 +76,10 @@ export function isTrainable(model: ModelRow): boolean {
   return "config.json" in model.files && ("model.safetensors" in model.files || "model.safetensors.index.json" in model.files) && !("checkpoint.safetensors" in model.files) && (model.kind !== "trained" || "onnx/model.onnx" in model.files);
 }
 
-const states = new Map<string, TrainState>();
+const stateFor = perProject((projectId: string, db: AppDatabase) => new TrainState(db, projectId));
 
 export function trainStateFor(db: AppDatabase, projectId: string): TrainState {
-  let state = states.get(projectId);
-  if (!state) states.set(projectId, (state = new TrainState(db, projectId)));
-  return state;
+  return stateFor(projectId, db);
 }
 
 export class TrainState {
