@@ -298,6 +298,12 @@ export async function getNote(db: AppDatabase, noteId: number): Promise<NoteRow>
   return note;
 }
 
+/** The notes that still exist among `noteIds`, in that order (a run may name notes deleted since). */
+export async function findNotes(db: AppDatabase, noteIds: number[]): Promise<NoteRow[]> {
+  const notes = (await db.notes.bulkGet(noteIds)) as (NoteRow | undefined)[];
+  return notes.filter((note): note is NoteRow => note !== undefined);
+}
+
 /** Full notes by id (for a batch of annotation or training); throws if any is missing. */
 export async function getNotes(db: AppDatabase, noteIds: number[]): Promise<NoteRow[]> {
   const notes = await db.notes.bulkGet(noteIds);

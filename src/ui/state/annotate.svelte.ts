@@ -39,7 +39,7 @@ import {
 import type { TermList } from "../../core/annotate/terms.ts";
 import { CancelledError } from "../../core/errors.ts";
 import type { TaskSchema } from "../../core/schema/types.ts";
-import { countNotes, getNotes, listRuns, noteIdsDoneByRun, type AppDatabase, type RunRow } from "../../core/store/index.ts";
+import { countNotes, findNotes, listRuns, noteIdsDoneByRun, type AppDatabase, type RunRow } from "../../core/store/index.ts";
 import { llmWorker } from "../workers.ts";
 import { policyAllows } from "../csp.ts";
 import { allowEndpointForNextLoad } from "./privacy.svelte.ts";
@@ -372,7 +372,7 @@ export class AnnotateState {
   private async refreshFailed(view: RunView | undefined): Promise<void> {
     const failures = view?.progress.failures ?? {};
     const ids = Object.keys(failures).map(Number);
-    const notes = ids.length ? await getNotes(this.db, ids).catch(() => []) : [];
+    const notes = ids.length ? await findNotes(this.db, ids) : [];
     const names = new Map(notes.map((note) => [note.id, note.externalId]));
     this.failed = ids.map((noteId) => ({ noteId, externalId: names.get(noteId) ?? String(noteId), error: failures[noteId].message }));
   }

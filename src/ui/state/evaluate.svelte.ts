@@ -7,7 +7,7 @@ import { CancelledError } from "../../core/errors.ts";
 import { storedModelBundle } from "../../core/export/model-bundle.ts";
 import {
   DEFAULT_DATABASE_NAME,
-  getNotes,
+  findNotes,
   listEvaluations,
   listModels,
   listRuns,
@@ -115,7 +115,7 @@ export class EvaluateState {
 
   private async show(comparison: Comparison): Promise<void> {
     const ids = comparison.predictions.map((p) => p.noteId);
-    const notes = await getNotes(this.db, ids).catch(() => []);
+    const notes = await findNotes(this.db, ids);
     this.notes = new Map(notes.map((note) => [note.id, { externalId: note.externalId, text: note.text }]));
     this.comparison = comparison;
   }

@@ -6,6 +6,7 @@ import { beginImport, getImport } from "../../../src/core/store/imports.ts";
 import {
   countNotes,
   getNote,
+  findNotes,
   importNotes,
   listNoteIds,
   listNoteSummaries,
@@ -277,5 +278,16 @@ describe("listing notes", () => {
     await expect(getNote(db, 9999)).rejects.toBeInstanceOf(NotFoundError);
     await expect(setSplit(db, [noteIds[0], 9999], "dev")).rejects.toBeInstanceOf(NotFoundError);
     expect((await getNote(db, noteIds[0])).split).toBe("pool");
+  });
+});
+
+describe("findNotes", () => {
+  it("returns the notes that exist, in the order asked, and leaves out deleted ones", async () => {
+    const db = freshDatabase();
+    const project = await createProject(db, { name: "p", language: "en" });
+    const { noteIds } = await importNotes(db, project.id, "i1", [hashed("a", "first"), hashed("b", "second"), hashed("c", "third")]);
+    await db.notes.delete(noteIds[1]);
+    const found = await findNotes(db, [noteIds[2], noteIds[1], noteIds[0]]);
+    expect(found.map((note) => note.externalId)).toEqual(["c", "a"]);
   });
 });
