@@ -6,15 +6,15 @@
 // The demo model is the one the app ships (public/demo/model/, built by
 // scripts/build-demo-model.ts).
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { strFromU8, unzipSync } from "fflate";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Span } from "../../src/core/corpus/types.ts";
 import { loadTokenizer } from "../../src/core/text/tokenizer.ts";
-import { pipelineSpans } from "../core/export/pipeline-spans.ts";
+import { pipelineFromFiles, pipelineSpans } from "../core/export/pipeline-spans.ts";
 import { openApp, screenshot, type OpenBrowser } from "./browser.ts";
 import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server.ts";
 
@@ -152,15 +152,7 @@ describe("adapt, evaluate, download in a real browser", () => {
     expect(Object.keys(files).sort()).toEqual(["README.md", "config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json", "tokenizer_config.json"]);
     expect(strFromU8(files["README.md"])).toContain("lexicon-7b");
     for (const note of [...GOLD, ...POOL]) expect(strFromU8(files["README.md"])).not.toContain(note.text);
-    const folder = join(root, "downloaded");
-    for (const [path, bytes] of Object.entries(files)) {
-      mkdirSync(dirname(join(folder, path)), { recursive: true });
-      writeFileSync(join(folder, path), bytes);
-    }
-    const tf = await import("@huggingface/transformers");
-    tf.env.allowRemoteModels = false;
-    tf.env.localModelPath = root;
-    const pipe = await tf.pipeline("token-classification", "downloaded", { local_files_only: true, dtype: "fp32" });
+    const pipe = await pipelineFromFiles(files, root, "downloaded");
     const texts = GOLD.map((note) => note.text);
     const theirs = (await pipe(texts, { ignore_labels: [] })) as unknown as { entity: string; index: number }[][];
     await pipe.dispose();

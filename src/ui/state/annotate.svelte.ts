@@ -37,13 +37,13 @@ import {
   type GoldCheck,
 } from "../../core/annotate/store-run.ts";
 import type { TermList } from "../../core/annotate/terms.ts";
-import { CancelledError } from "../../core/errors.ts";
 import type { TaskSchema } from "../../core/schema/types.ts";
 import { countNotes, findNotes, listRuns, noteIdsDoneByRun, type AppDatabase, type RunRow } from "../../core/store/index.ts";
 import { llmWorker } from "../workers.ts";
 import { policyAllows } from "../csp.ts";
 import { allowEndpointForNextLoad } from "./privacy.svelte.ts";
 import { perProject } from "./per-project.ts";
+import { attempt } from "./attempt.ts";
 
 export type BackendKind = "webllm" | "endpoint" | "terms";
 
@@ -185,14 +185,8 @@ export class AnnotateState {
   }
 
   /** Runs an action; a failure is shown instead of lost. */
-  private async attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
-    try {
-      this.error = null;
-      return await action();
-    } catch (error) {
-      if (!(error instanceof CancelledError)) this.error = error instanceof Error ? error.message : String(error);
-      return undefined;
-    }
+  private attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+    return attempt(this, action);
   }
 
   // --- Local model ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import {
 import type { TaskSchema } from "../../core/schema/types.ts";
 import { createDemoProject } from "../demo.ts";
 import { downloadBytes } from "../download.ts";
+import { attempt } from "./attempt.ts";
 
 export class AppState {
   readonly db: AppDatabase = openDatabase();
@@ -58,14 +59,8 @@ export class AppState {
   }
 
   /** Runs a user action; a failure becomes the banner message instead of a lost promise. */
-  async attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
-    try {
-      this.error = null;
-      return await action();
-    } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
-      return undefined;
-    }
+  attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+    return attempt(this, action);
   }
 
   async create(name: string, language: string): Promise<void> {

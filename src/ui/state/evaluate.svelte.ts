@@ -3,7 +3,6 @@
 // result), the comparison itself (computed in the training worker, stored as an
 // evaluation), its error list with the notes' text, and the model .zip download.
 import type { Comparison, CompareProgress, NoteError } from "../../core/eval/compare.ts";
-import { CancelledError } from "../../core/errors.ts";
 import { storedModelBundle } from "../../core/export/model-bundle.ts";
 import {
   DEFAULT_DATABASE_NAME,
@@ -19,6 +18,7 @@ import pkg from "../../../package.json";
 import { downloadBytes } from "../download.ts";
 import { trainWorker } from "../workers.ts";
 import { perProject } from "./per-project.ts";
+import { attempt } from "./attempt.ts";
 
 export const APP_VERSION: string = (pkg as { version: string }).version;
 
@@ -77,14 +77,8 @@ export class EvaluateState {
 
   trainedModels = $derived(this.models.filter((model) => model.kind === "trained"));
 
-  private async attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
-    try {
-      this.error = null;
-      return await action();
-    } catch (error) {
-      if (!(error instanceof CancelledError)) this.error = error instanceof Error ? error.message : String(error);
-      return undefined;
-    }
+  private attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+    return attempt(this, action);
   }
 
   async refresh(): Promise<void> {

@@ -4,7 +4,6 @@
 // One instance per project for the page's life (`trainStateFor`), so a run keeps going while
 // the user looks at other steps. The work happens in the training worker.
 import { probeGpu } from "../../core/annotate/capability.ts";
-import { CancelledError } from "../../core/errors.ts";
 import { parseConfig } from "../../core/model/config.ts";
 import { listParams } from "../../core/model/names.ts";
 import { DEFAULT_DATABASE_NAME, listModels, listRuns, type AppDatabase, type ModelRow, type RunRow } from "../../core/store/index.ts";
@@ -25,6 +24,7 @@ import type { RuntimeChoice, TrainCall } from "../../../workers/train-api.ts";
 import { ensureDemoModel } from "../demo.ts";
 import { trainWorker } from "../workers.ts";
 import { perProject } from "./per-project.ts";
+import { attempt } from "./attempt.ts";
 
 export interface Runtime extends RuntimeChoice {
   /** Why this backend, in words. */
@@ -131,14 +131,8 @@ export class TrainState {
     this.ready = true;
   }
 
-  private async attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
-    try {
-      this.error = null;
-      return await action();
-    } catch (error) {
-      if (!(error instanceof CancelledError)) this.error = error instanceof Error ? error.message : String(error);
-      return undefined;
-    }
+  private attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+    return attempt(this, action);
   }
 
   async refreshModels(): Promise<void> {

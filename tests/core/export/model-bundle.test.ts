@@ -3,9 +3,9 @@
 // a model that transformers.js's token-classification pipeline loads from the unzipped
 // files and that predicts the same spans as our predictor.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { strFromU8, unzipSync } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Span } from "../../../src/core/corpus/types.ts";
@@ -19,7 +19,7 @@ import { addEvaluation } from "../../../src/core/store/runs.ts";
 import { loadTokenizer } from "../../../src/core/text/tokenizer.ts";
 import { defaultHyperparameters, runTraining, startTrainingRun } from "../../../src/core/train/run.ts";
 import { makeNote, setupProject } from "../train/run-fixtures.ts";
-import { pipelineSpans } from "./pipeline-spans.ts";
+import { pipelineFromFiles, pipelineSpans } from "./pipeline-spans.ts";
 
 const root = mkdtempSync(join(tmpdir(), "model-bundle-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -73,15 +73,7 @@ describe("the model download", () => {
     }
 
     // transformers.js, from the unzipped files.
-    const folder = join(root, "adapted");
-    for (const [path, bytes] of Object.entries(files)) {
-      mkdirSync(dirname(join(folder, path)), { recursive: true });
-      writeFileSync(join(folder, path), bytes);
-    }
-    const tf = await import("@huggingface/transformers");
-    tf.env.allowRemoteModels = false;
-    tf.env.localModelPath = root;
-    const pipe = await tf.pipeline("token-classification", "adapted", { local_files_only: true, dtype: "fp32" });
+    const pipe = await pipelineFromFiles(files, root, "adapted");
     const texts = Array.from({ length: 8 }, (_, i) => makeNote(200 + i).text);
     const theirs = (await pipe(texts, { ignore_labels: [] })) as unknown as { entity: string; index: number }[][];
     await pipe.dispose();

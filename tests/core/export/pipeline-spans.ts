@@ -1,5 +1,7 @@
 // transformers.js's per-token labels read the way our predictor reads its own (BIO on the
 // first sub-token of each word, seqeval repairs), so the two can be compared span by span.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Span } from "../../../src/core/corpus/types.ts";
 import { bioToSpans } from "../../../src/core/text/bio.ts";
 import type { TextTokenizer } from "../../../src/core/text/tokenizer.ts";
@@ -17,3 +19,15 @@ export function pipelineSpans(
   return bioToSpans(offsets, labels, { subword: "first", isContinuation: encoded.isContinuation, special: encoded.special }).map(({ start, end, type }) => ({ start, end, type }));
 }
 
+
+/** A model zip's files written to `root/name` and loaded in transformers.js's pipeline from there, offline. */
+export async function pipelineFromFiles(files: Record<string, Uint8Array>, root: string, name: string) {
+  for (const [path, bytes] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, name, path)), { recursive: true });
+    writeFileSync(join(root, name, path), bytes);
+  }
+  const tf = await import("@huggingface/transformers");
+  tf.env.allowRemoteModels = false;
+  tf.env.localModelPath = root;
+  return tf.pipeline("token-classification", name, { local_files_only: true, dtype: "fp32" });
+}
