@@ -28,3 +28,13 @@ export function trainWorker(): WorkerClient {
   );
   return trainClient;
 }
+
+let inferClient: WorkerClient | undefined;
+
+/** A stored model over a project's notes, predictions saved as it goes (workers/infer.worker.ts). */
+export function inferWorker(): WorkerClient {
+  inferClient ??= new WorkerClient(
+    new Worker(new URL("../../workers/infer.worker.ts", import.meta.url), { type: "module", name: "infer" }),
+  );
+  return inferClient;
+}

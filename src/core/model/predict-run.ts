@@ -8,14 +8,13 @@ import { CancelledError, ModelFormatError, NotFoundError, toErrorData } from "..
 import type { SessionOptions } from "../onnx/run.ts";
 import { noteIdsDoneByRun, putAnnotation } from "../store/annotations.ts";
 import type { AppDatabase, RunRow, Split } from "../store/db.ts";
-import { getModel, getModelFile } from "../store/models.ts";
+import { ONNX_FILES, getModel, getModelFile } from "../store/models.ts";
 import { getNotes, listNoteIds } from "../store/notes.ts";
 import { createRun, getRun, updateRun } from "../store/runs.ts";
 import { loadTokenizer } from "../text/tokenizer.ts";
 import { parseConfig } from "./config.ts";
 import { type PredictOptions, type Predictor, createPredictor } from "./predict.ts";
 
-const ONNX_FILES = ["onnx/model.onnx", "model.onnx"];
 
 /** A predictor for a model stored in the database (config.json, tokenizer.json, onnx/model.onnx). */
 export async function loadStoredPredictor(db: AppDatabase, modelId: string, session?: SessionOptions): Promise<Predictor> {

@@ -7,6 +7,14 @@ import { inTransaction, newId, withStorageErrors, type AppDatabase, type ModelCh
 
 export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
 
+/** Where a model folder keeps its ONNX graph, in the order they are looked for. */
+export const ONNX_FILES = ["onnx/model.onnx", "model.onnx"];
+
+/** A model the predictor can run: its config and an ONNX graph, and not a half-trained checkpoint. */
+export function isRunnable(model: ModelRow): boolean {
+  return "config.json" in model.files && ONNX_FILES.some((name) => name in model.files) && !("checkpoint.safetensors" in model.files);
+}
+
 export type NewModel = Pick<ModelRow, "name" | "kind" | "config" | "labels"> & { projectId?: string; id?: string };
 
 export async function createModel(db: AppDatabase, input: NewModel): Promise<ModelRow> {

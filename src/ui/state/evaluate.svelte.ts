@@ -7,6 +7,7 @@ import { storedModelBundle } from "../../core/export/model-bundle.ts";
 import {
   DEFAULT_DATABASE_NAME,
   findNotes,
+  isRunnable,
   listEvaluations,
   listModels,
   listRuns,
@@ -23,11 +24,6 @@ import { attempt } from "./attempt.ts";
 export const APP_VERSION: string = (pkg as { version: string }).version;
 
 export type ErrorKindFilter = "all" | "fp" | "fn" | "boundary" | "type";
-
-/** A model the predictor can run: it has an ONNX graph, or weights with a head to build one from. */
-export function isRunnable(model: ModelRow): boolean {
-  return "config.json" in model.files && ("onnx/model.onnx" in model.files || "model.onnx" in model.files) && !("checkpoint.safetensors" in model.files);
-}
 
 const stateFor = perProject((projectId: string, db: AppDatabase) => new EvaluateState(db, projectId));
 
