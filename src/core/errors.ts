@@ -80,6 +80,17 @@ export class CancelledError extends AppError {
   }
 }
 
+/** A value the user set is not usable: names the setting and what is wrong with it. */
+export class SettingError extends AppError {
+  override name = "SettingError";
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+  ) {
+    super(`${setting}: ${problem}`);
+  }
+}
+
 export function toErrorData(error: unknown): ErrorData {
   if (error instanceof AppError) return error.toData();
   if (error instanceof Error) return { name: error.name, message: error.message };

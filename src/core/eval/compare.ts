@@ -17,7 +17,7 @@ import { getModel } from "../store/models.ts";
 import { listNoteIds } from "../store/notes.ts";
 import { latestAnnotations } from "../train/run-data.ts";
 import { pairedBootstrap, type PairedBootstrapResult } from "./bootstrap.ts";
-import { spanMetrics, type MatchScores, type SpanError } from "./span-metrics.ts";
+import { spanMetrics, type MatchScores, type SpanError, type SpanMetrics } from "./span-metrics.ts";
 
 export interface GoldNote {
   noteId: number;
@@ -62,12 +62,7 @@ export function compareSpans(notes: readonly GoldNote[], source: ModelRef, adapt
   if (notes.length === 0) throw new AppError("There are no gold notes with reference spans: import or annotate a gold set first.");
   const score = (ref: ModelRef, pred: Span[][]) => {
     const metrics = spanMetrics(notes.map((note, i) => ({ gold: note.gold, pred: pred[i] })));
-    const scores: ModelScores = {
-      ...ref,
-      strict: metrics.strict,
-      lenient: metrics.lenient,
-      errorCounts: { fp: { ...metrics.errors.fp }, fn: { ...metrics.errors.fn } },
-    };
+    const scores = modelScores(ref, metrics);
     const errors = metrics.errors.list.map(({ note, ...error }) => ({ ...error, noteId: notes[note].noteId }));
     return { scores, errors, types: metrics.types };
   };
@@ -125,26 +120,41 @@ export async function compareStoredModels(
   adaptedModelId: string,
   options: CompareOptions = {},
 ): Promise<Comparison> {
-  const { notes, skipped } = await goldNotes(db, projectId);
-  if (notes.length === 0) throw new AppError("There are no gold notes with reference spans: import or annotate a gold set first.");
-  const predict = async (modelId: string, which: "source" | "adapted") => {
-    const predictor = await (options.predictorFor ?? ((id: string) => loadStoredPredictor(db, id)))(modelId);
-    try {
-      let done = 0;
-      return await predictor.predict(
-        notes.map((note) => note.text),
-        {
-          signal: options.signal,
-          onResult: () => options.onProgress?.({ model: which, done: ++done, total: notes.length }),
-        },
-      );
-    } finally {
-      await predictor.release();
-    }
-  };
+  const { notes, skipped } = await requireGoldNotes(db, projectId);
   const [source, adapted] = await Promise.all([getModel(db, sourceModelId), getModel(db, adaptedModelId)]);
-  const sourcePred = await predict(sourceModelId, "source");
+  const sourcePred = await predictGold(db, sourceModelId, notes, options, "source");
   if (options.signal?.aborted) throw new CancelledError("evaluation");
-  const adaptedPred = await predict(adaptedModelId, "adapted");
+  const adaptedPred = await predictGold(db, adaptedModelId, notes, options, "adapted");
   return compareSpans(notes, { modelId: source.id, name: source.name }, { modelId: adapted.id, name: adapted.name }, sourcePred, adaptedPred, skipped);
+}
+
+/** One stored model's scores on the gold notes (a learning curve's point). */
+export async function scoreStoredModel(db: AppDatabase, projectId: string, modelId: string, options: CompareOptions = {}): Promise<ModelScores> {
+  const { notes } = await requireGoldNotes(db, projectId);
+  const model = await getModel(db, modelId);
+  const metrics = spanMetrics((await predictGold(db, modelId, notes, options, "adapted")).map((pred, i) => ({ gold: notes[i].gold, pred })));
+  return modelScores({ modelId, name: model.name }, metrics);
+}
+
+function modelScores(ref: ModelRef, metrics: SpanMetrics): ModelScores {
+  return { ...ref, strict: metrics.strict, lenient: metrics.lenient, errorCounts: { fp: { ...metrics.errors.fp }, fn: { ...metrics.errors.fn } } };
+}
+
+async function requireGoldNotes(db: AppDatabase, projectId: string): Promise<{ notes: GoldNote[]; skipped: number }> {
+  const gold = await goldNotes(db, projectId);
+  if (gold.notes.length === 0) throw new AppError("There are no gold notes with reference spans: import or annotate a gold set first.");
+  return gold;
+}
+
+async function predictGold(db: AppDatabase, modelId: string, notes: readonly GoldNote[], options: CompareOptions, which: CompareProgress["model"]): Promise<Span[][]> {
+  const predictor = await (options.predictorFor ?? ((id: string) => loadStoredPredictor(db, id)))(modelId);
+  try {
+    let done = 0;
+    return await predictor.predict(
+      notes.map((note) => note.text),
+      { signal: options.signal, onResult: () => options.onProgress?.({ model: which, done: ++done, total: notes.length }) },
+    );
+  } finally {
+    await predictor.release();
+  }
 }

@@ -25,7 +25,7 @@ export interface LearningCurveSummary {
 }
 
 /** The numbers a learning curve usually plots, from a full span-metrics result. */
-export function curveMetrics(metrics: SpanMetrics): CurveMetrics {
+export function curveMetrics(metrics: Pick<SpanMetrics, "strict" | "lenient">): CurveMetrics {
   return {
     strictPrecision: metrics.strict.micro.precision,
     strictRecall: metrics.strict.micro.recall,

@@ -11,7 +11,7 @@ import type { TaskSchema } from "../schema/types.ts";
 export type Split = "pool" | "dev" | "gold";
 export type AnnotationOrigin = "import" | "llm" | "human" | "model";
 export type ModelKind = "demo" | "uploaded" | "trained";
-export type RunKind = "annotate" | "train" | "infer";
+export type RunKind = "annotate" | "train" | "infer" | "curve";
 export type RunStatus = "pending" | "running" | "paused" | "done" | "failed" | "cancelled";
 
 /** Timestamps are milliseconds since the epoch (Date.now()): cheap to index and sort. */

@@ -11,6 +11,7 @@
 //   a signal; the screen says which it is.
 
 import type { Span } from "../corpus/types.ts";
+import { seededRandom } from "../eval/bootstrap.ts";
 import type { AnnotationRow, AppDatabase, RunRow } from "../store/db.ts";
 import { listAnnotations } from "../store/annotations.ts";
 import { countNotes, listNoteIds } from "../store/notes.ts";
@@ -43,6 +44,13 @@ export interface TrainingPlan {
     trainSpans: number;
   };
   annotators: AnnotatorProvenance[];
+  /** Set when the run learns from a drawn subset of the training notes (counts describe the whole pool). */
+  subset?: TrainingSubset & { of: number };
+}
+
+export interface TrainingSubset {
+  limit: number;
+  seed: number;
 }
 
 function latestByNote(rows: readonly AnnotationRow[], keep: (row: AnnotationRow) => boolean): Map<number, AnnotationRow> {
@@ -132,6 +140,23 @@ function annotatorOf(runId: string, notes: number, runs: readonly RunRow[]): Ann
     ...(config?.promptHash ? { promptHash: config.promptHash } : {}),
     notes,
   };
+}
+
+/**
+ * The plan with only `limit` of its training notes, drawn by a seeded shuffle. One seed
+ * shuffles one way whatever the limit, so a learning curve's smaller sets lie inside its
+ * larger ones, as when an annotator goes on annotating. Dev notes stay as they are.
+ */
+export function subsetOfPlan(plan: TrainingPlan, subset: TrainingSubset | undefined): TrainingPlan {
+  if (!subset) return plan;
+  const order = [...plan.trainNoteIds];
+  const random = seededRandom(subset.seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const trainNoteIds = order.slice(0, Math.max(0, subset.limit)).sort((a, b) => a - b);
+  return { ...plan, trainNoteIds, subset: { ...subset, of: plan.trainNoteIds.length } };
 }
 
 /** Text and spans of the given notes under a source; dev notes take their reference spans. */

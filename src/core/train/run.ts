@@ -35,7 +35,7 @@ import { DEFAULT_BUCKETS, epochBatches, type Batch } from "./batches.ts";
 import { encoderModel } from "./model.ts";
 import { trainingExamples } from "./ner-examples.ts";
 import type { Backend } from "./ort-session.ts";
-import { type AnnotatorProvenance, type TrainingPlan, type TrainingSource, labelledNotes, planTraining } from "./run-data.ts";
+import { type AnnotatorProvenance, type TrainingPlan, type TrainingSource, type TrainingSubset, labelledNotes, planTraining, subsetOfPlan } from "./run-data.ts";
 import { adaptedModelFiles, initialWeights, labelsFor, modelConfigFor, readStoredFolder, safetensorsOf, typesOf } from "./run-model.ts";
 import { warmupStepsFor } from "./schedule.ts";
 import { DEFAULT_ADAMW } from "./step-graph.ts";
@@ -77,6 +77,10 @@ export interface TrainRunRequest {
   hyper: Hyperparameters;
   /** Name of the adapted model; made from the base model's when absent. */
   name?: string;
+  /** Train on `limit` of the training notes, drawn by `seed` (a learning curve's point). */
+  subset?: TrainingSubset;
+  /** The learning-curve run this run is a point of. */
+  curveRunId?: string;
 }
 
 /** What the run row stores as its config: the request plus everything fixed at the start. */
@@ -176,7 +180,7 @@ export async function startTrainingRun(db: AppDatabase, request: TrainRunRequest
   const folder = await readStoredFolder(db, request.baseModelId);
   const types = project.schema.entityTypes.map((type) => type.name);
   const { labels, newHead } = types.length > 0 ? labelsFor(folder.config, types) : { labels: folder.config.labels, newHead: false };
-  const plan = await planTraining(db, request.projectId, request.source);
+  const plan = subsetOfPlan(await planTraining(db, request.projectId, request.source), request.subset);
   if (plan.trainNoteIds.length === 0) {
     throw new NotFoundError(
       request.source === "human"
