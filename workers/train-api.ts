@@ -1,5 +1,6 @@
 // What the page sends to the training worker and gets back.
 import type { Backend } from "../src/core/train/ort-session.ts";
+import type { CurveRequest } from "../src/core/train/curve.ts";
 import type { TrainRunRequest } from "../src/core/train/run.ts";
 
 interface WithDatabase {
@@ -14,6 +15,9 @@ export interface RuntimeChoice {
 
 /** Start a new run (`request`) or resume a stored one (`runId`). */
 export type TrainCall = WithDatabase & RuntimeChoice & ({ request: TrainRunRequest } | { runId: string });
+
+/** Start a learning curve (`request`) or resume a stored one (`curveRunId`). */
+export type CurveCall = WithDatabase & RuntimeChoice & ({ request: CurveRequest } | { curveRunId: string });
 
 export interface PauseCall {
   runId: string;
@@ -36,3 +40,4 @@ export interface StoreModelCall extends WithDatabase {
 
 export type { TrainProgressEvent, TrainSummary } from "../src/core/train/run.ts";
 export type { Comparison, CompareProgress } from "../src/core/eval/compare.ts";
+export type { CurveProgress, CurveResult } from "../src/core/train/curve.ts";

@@ -1,5 +1,6 @@
 // Training and evaluation off the main thread: a run (new or resumed) with progress out and
-// pause/cancel in, source-vs-adapted comparisons on the gold notes, and model uploads.
+// pause/cancel in, learning curves, source-vs-adapted comparisons on the gold notes, and
+// model uploads.
 import * as ort from "onnxruntime-web";
 // The app's own copies of onnxruntime-web's WebAssembly (see infer.worker.ts).
 import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";
@@ -8,9 +9,10 @@ import { compareStoredModels } from "../src/core/eval/compare.ts";
 import { storeModelFiles } from "../src/core/model/load.ts";
 import { openDatabase } from "../src/core/store/db.ts";
 import { addEvaluation } from "../src/core/store/runs.ts";
+import { runLearningCurve, startLearningCurve } from "../src/core/train/curve.ts";
 import { requestPause, runTraining, startTrainingRun } from "../src/core/train/run.ts";
 import { serve } from "./protocol.ts";
-import type { CompareCall, PauseCall, StoreModelCall, TrainCall } from "./train-api.ts";
+import type { CompareCall, CurveCall, PauseCall, StoreModelCall, TrainCall } from "./train-api.ts";
 
 ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 
@@ -21,6 +23,17 @@ serve({
     try {
       const runId = "runId" in call ? call.runId : (await startTrainingRun(db, call.request)).id;
       return await runTraining(db, runId, { backend: call.backend, signal, onProgress: progress });
+    } finally {
+      db.close();
+    }
+  },
+
+  async curve(call: CurveCall, { progress, signal }) {
+    if (call.numThreads !== undefined) ort.env.wasm.numThreads = call.numThreads;
+    const db = openDatabase(call.databaseName);
+    try {
+      const curveRunId = "curveRunId" in call ? call.curveRunId : (await startLearningCurve(db, call.request)).id;
+      return await runLearningCurve(db, curveRunId, { backend: call.backend, signal, onProgress: progress });
     } finally {
       db.close();
     }

@@ -10,29 +10,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { strFromU8, unzipSync } from "fflate";
-import type { Page } from "playwright-core";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Span } from "../../src/core/corpus/types.ts";
 import { loadTokenizer } from "../../src/core/text/tokenizer.ts";
 import { pipelineFromFiles, pipelineSpans } from "../core/export/pipeline-spans.ts";
 import { openApp, screenshot, type OpenBrowser } from "./browser.ts";
-import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server.ts";
-
-const TYPES = ["Chemical", "Disease"];
-const read = (file: string) =>
-  readFileSync(`public/demo/${file}`, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { id: string; text: string; entities?: { text: string; type: string }[] });
-const POOL = read("notes-pool.jsonl");
-const GOLD = read("notes-gold.jsonl");
-const LEXICON: Record<string, string> = {
-  ...Object.fromEntries(GOLD.flatMap((note) => note.entities ?? []).map((entity) => [entity.text, entity.type])),
-  myalgia: "Disease",
-  atorvastatin: "Chemical",
-  sertraline: "Chemical",
-  depression: "Disease",
-  insomnia: "Disease",
-  morphine: "Chemical",
-  stomatitis: "Disease",
-};
+import type { FakeLlmServer } from "./fixtures/openai-server.ts";
+import { GOLD, POOL, annotateWithServer, annotateWithTerms, openTrain, setNumber, toStep, waitForDemo } from "./demo-steps.ts";
 
 const root = mkdtempSync(join(tmpdir(), "workflow-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -49,52 +33,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function toStep(page: Page, step: string, panel: string) {
-  await page.getByTestId(`step-${step}`).click();
-  await page.getByTestId(panel).waitFor();
-}
-
-async function annotateWithServer(page: Page) {
-  server = await startFakeLlmServer(LEXICON, TYPES);
-  // Allow the on-premise server in the privacy settings (what the Privacy panel saves), then reload so the page's policy admits it.
-  await page.evaluate((url) => localStorage.setItem("privacy:settings", JSON.stringify({ offline: false, endpoint: url })), server.baseUrl);
-  await page.reload();
-  await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
-  await toStep(page, "annotate", "annotate-panel");
-  await page.getByTestId("backend-endpoint").check();
-  await page.getByTestId("endpoint-enabled").check();
-  await page.getByTestId("endpoint-url").fill(server.baseUrl);
-  await page.getByTestId("endpoint-model").fill("lexicon-7b");
-  await page.getByTestId("consent-checkbox").check();
-  await page.getByTestId("start-run").click();
-  await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
-}
-
-async function annotateWithTerms(page: Page) {
-  await toStep(page, "annotate", "annotate-panel");
-  await page.getByTestId("backend-terms").check();
-  await page.getByTestId("terms-Chemical").fill(Object.entries(LEXICON).filter(([, t]) => t === "Chemical").map(([w]) => w).join("\n"));
-  await page.getByTestId("terms-Disease").fill(Object.entries(LEXICON).filter(([, t]) => t === "Disease").map(([w]) => w).join("\n"));
-  await page.getByTestId("start-run").click();
-  await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
-}
-
-async function openTrain(page: Page) {
-  await toStep(page, "train", "train-panel");
-  await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
-  await expect.poll(() => page.getByTestId("train-note-count").textContent()).not.toBe("0");
-}
-
-async function setNumber(page: Page, testId: string, value: number) {
-  await page.getByTestId(testId).fill(String(value));
-}
-
 describe("adapt, evaluate, download in a real browser", () => {
   it("runs the whole workflow and the downloaded model predicts in transformers.js what the app showed", async () => {
     open = await start();
     const { page } = open;
-    await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
-    await annotateWithServer(page);
+    await waitForDemo(page);
+    server = await annotateWithServer(page);
     await screenshot(page, "workflow-1-annotate");
 
     await openTrain(page);
@@ -166,7 +110,7 @@ describe("adapt, evaluate, download in a real browser", () => {
   it("resumes training from its checkpoint after a reload: the step counter goes on", async () => {
     open = await start();
     const { page } = open;
-    await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
+    await waitForDemo(page);
     await annotateWithTerms(page);
     await openTrain(page);
     await setNumber(page, "hp-epochs", 30);
@@ -179,7 +123,7 @@ describe("adapt, evaluate, download in a real browser", () => {
     await screenshot(page, "workflow-resume-before-reload");
 
     await page.reload();
-    await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
+    await waitForDemo(page);
     await toStep(page, "train", "train-panel");
     const row = page.getByTestId("train-runs").locator("tbody tr").first();
     await expect.poll(() => row.getByTestId("train-status").textContent()).toBe("interrupted");

@@ -80,7 +80,7 @@ export class EvaluateState {
   async refresh(): Promise<void> {
     await this.attempt(async () => {
       this.models = (await listModels(this.db, this.projectId)).filter(isRunnable);
-      const runs = (await listRuns(this.db, this.projectId, "train")).filter((run) => run.status === "done");
+      const runs = (await listRuns(this.db, this.projectId, "train")).filter((run) => run.status === "done" && !(run.config as TrainRunConfig).curveRunId);
       const latest = runs[0];
       const known = (id: string | null) => id !== null && this.models.some((model) => model.id === id);
       if (latest && (!known(this.adaptedId) || !this.comparison)) {

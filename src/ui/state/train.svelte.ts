@@ -156,7 +156,7 @@ export class TrainState {
   }
 
   async refreshRuns(): Promise<void> {
-    const rows = await listRuns(this.db, this.projectId, "train");
+    const rows = (await listRuns(this.db, this.projectId, "train")).filter((run) => !(run.config as TrainRunConfig).curveRunId);
     this.runs = rows.map((run) => {
       const live = run.id === this.activeRunId;
       return {
