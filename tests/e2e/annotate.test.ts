@@ -60,7 +60,7 @@ async function consent(page: Page) {
 }
 
 /** Rows of the annotations table in IndexedDB, read by the page itself. */
-async function storedRows(page: Page, runId: string): Promise<{ noteId: number; origin: string }[]> {
+async function storedRows(page: Page, runId: string): Promise<{ noteId: number; origin: string; spans: unknown[] }[]> {
   return page.evaluate(
     (runId) =>
       new Promise((resolve, reject) => {
@@ -71,7 +71,7 @@ async function storedRows(page: Page, runId: string): Promise<{ noteId: number; 
           const all = db.transaction("annotations").objectStore("annotations").getAll();
           all.onsuccess = () => {
             db.close();
-            resolve((all.result as { noteId: number; origin: string; runId: string }[]).filter((row) => row.runId === runId).map(({ noteId, origin }) => ({ noteId, origin })));
+            resolve((all.result as { noteId: number; origin: string; runId: string; spans: unknown[] }[]).filter((row) => row.runId === runId).map(({ noteId, origin, spans }) => ({ noteId, origin, spans })));
           };
           all.onerror = () => reject(all.error);
         };
@@ -339,6 +339,44 @@ describe("annotation in a real browser", () => {
     await toAnnotateStep(page);
     await page.getByTestId("backend-terms").check();
     expect(await page.getByTestId("terms-Chemical").inputValue()).toBe("atorvastatin\nsertraline");
+    expect(open.errors).toEqual([]);
+  });
+
+  it("labels the pool with the source model's own predictions, the self-training baseline, exactly as the model predicts them", async () => {
+    open = await openApp();
+    const { page } = open;
+    await toAnnotateStep(page);
+    await page.getByTestId("backend-model").check();
+    await expect.poll(() => page.getByTestId("annotator-model").locator("option:checked").textContent(), { timeout: 30_000 }).toContain("Demo source model");
+    await page.getByTestId("start-run").click();
+    const runId = await latestRunId(page);
+    await expect.poll(() => page.locator(`tr[data-run-id="${runId}"]`).getAttribute("data-status"), { timeout: 60_000 }).toBe("done");
+    expect(await page.locator(`tr[data-run-id="${runId}"]`).textContent()).toContain("source model Demo source model");
+    await screenshot(page, "annotate-source-model");
+    const labelled = await storedRows(page, runId);
+    expect(labelled).toHaveLength(POOL.length);
+    expect(new Set(labelled.map((row) => row.origin))).toEqual(new Set(["llm"]));
+
+    // The same model over the pool notes in the Extract step finds the very same spans.
+    await page.getByTestId("step-extract").click();
+    await page.getByTestId("extract-notes").selectOption("pool");
+    await page.getByTestId("run-extract").click();
+    await expect.poll(() => page.getByTestId("extract-run-status").first().textContent(), { timeout: 60_000 }).toBe("done");
+    const extractRunId = await page.evaluate(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const request = indexedDB.open("clinical-adapt");
+          request.onsuccess = () => {
+            const all = request.result.transaction("runs").objectStore("runs").getAll();
+            all.onsuccess = () => resolve((all.result as { id: string; kind: string }[]).find((run) => run.kind === "infer")!.id);
+            all.onerror = () => reject(all.error);
+          };
+          request.onerror = () => reject(request.error);
+        }),
+    );
+    const extracted = new Map((await storedRows(page, extractRunId)).map((row) => [row.noteId, row.spans]));
+    for (const row of labelled) expect(row.spans).toEqual(extracted.get(row.noteId));
+    expect(labelled.some((row) => row.spans.length > 0)).toBe(true);
     expect(open.errors).toEqual([]);
   });
 });

@@ -4,9 +4,10 @@
 // Choices:
 // - A run annotates the project's POOL notes only. Gold and dev notes are never sent to
 //   an annotator by a pool run: they are not in the note list it reads.
-// - Every result is written as soon as its note is done: origin "llm" for both the LLM and
-//   the term-list backends (both are the annotate step's machine annotations; the run's
-//   config names the backend), origin "model" for the source-model backend. The row's
+// - Every result is written as soon as its note is done, with origin "llm" whatever the
+//   backend (LLM, term lists, or the source model for a self-training baseline): all are
+//   the annotate step's machine annotations, which training reads as its "LLM" source; the
+//   run's config names the backend. (Origin "model" is the Extract step's output.) The row's
 //   runId is the run's id, so `noteIdsDoneByRun` tells a resumed run what to skip, and the
 //   [noteId+origin+runId] upsert means a note done twice still has one row.
 // - Failures (note id -> error) live in the run's progress record, written at once, so the
@@ -47,7 +48,9 @@ export type BackendConfig =
   | { kind: "webllm"; modelId: string; weightsBaseUrl: string; libsBaseUrl: string }
   /** `consentedUrl` is the address the user agreed to send note text to; it must equal `url`. */
   | { kind: "endpoint"; url: string; model: string; consentedUrl: string; consentedAt: number }
-  | { kind: "terms"; lists: TermList[] };
+  | { kind: "terms"; lists: TermList[] }
+  /** The source model's own predictions as labels (self-training); `model` is its name, for provenance. */
+  | { kind: "model"; modelId: string; model: string };
 
 export interface AnnotateRunConfig {
   purpose: "pool" | "gold-check";
@@ -96,7 +99,7 @@ export function runConfig(
     backend,
     origin: "llm",
     format,
-    ...(backend.kind === "terms" ? {} : { promptHash: promptHash({ schema, format }) }),
+    ...(backend.kind === "terms" || backend.kind === "model" ? {} : { promptHash: promptHash({ schema, format }) }),
     parameters,
     ...(checks ? { checks } : {}),
   };
@@ -120,6 +123,8 @@ export interface BackendDeps {
   /** Kept in memory only: never written to the run record. */
   apiKey?: string;
   fetch?: typeof fetch;
+  /** Runs a stored model on one note's text (in the inference worker, in the app). */
+  predictWithModel?: (modelId: string, text: string) => Promise<Span[]>;
 }
 
 /** The annotator backend a run's config describes. Refuses an endpoint without consent for its exact URL. */
@@ -139,6 +144,11 @@ export function backendFor(config: AnnotateRunConfig, deps: BackendDeps): Annota
     case "webllm":
       if (deps.localModel?.modelId !== backend.modelId) throw new AppError(`Load ${backend.modelId} before running.`);
       return { kind: "llm", engine: deps.localModel.engine, options: llmOptions };
+    case "model": {
+      const predict = deps.predictWithModel;
+      if (!predict) throw new AppError(`No way to run the model "${backend.model}" here.`);
+      return { kind: "model", predict: (text) => predict(backend.modelId, text) };
+    }
   }
 }
 

@@ -38,14 +38,27 @@ import {
 } from "../../core/annotate/store-run.ts";
 import type { TermList } from "../../core/annotate/terms.ts";
 import type { TaskSchema } from "../../core/schema/types.ts";
-import { countNotes, findNotes, listRuns, noteIdsDoneByRun, type AppDatabase, type RunRow } from "../../core/store/index.ts";
-import { llmWorker } from "../workers.ts";
+import type { Span } from "../../core/corpus/types.ts";
+import {
+  DEFAULT_DATABASE_NAME,
+  countNotes,
+  findNotes,
+  isRunnable,
+  listModels,
+  listRuns,
+  noteIdsDoneByRun,
+  type AppDatabase,
+  type ModelRow,
+  type RunRow,
+} from "../../core/store/index.ts";
+import type { PredictRequest, ReleaseRequest } from "../../../workers/infer-api.ts";
+import { inferWorker, llmWorker } from "../workers.ts";
 import { policyAllows } from "../csp.ts";
 import { allowEndpointForNextLoad } from "./privacy.svelte.ts";
 import { perProject } from "./per-project.ts";
 import { attempt } from "./attempt.ts";
 
-export type BackendKind = "webllm" | "endpoint" | "terms";
+export type BackendKind = "webllm" | "endpoint" | "terms" | "model";
 
 export interface RunView {
   run: RunRow;
@@ -96,6 +109,18 @@ export function completionsUrl(baseUrl: string): string {
   return `${baseUrl.trim().replace(/\/+$/, "")}/chat/completions`;
 }
 
+/** The source-model annotator: one note's text through a stored model in the inference worker. */
+async function predictWithModel(modelId: string, text: string): Promise<Span[]> {
+  const request: PredictRequest = { databaseName: DEFAULT_DATABASE_NAME, modelId, texts: [text] };
+  const [spans] = await inferWorker().call<Span[][]>("predict", request);
+  return spans;
+}
+
+async function releaseModel(modelId: string): Promise<void> {
+  const request: ReleaseRequest = { databaseName: DEFAULT_DATABASE_NAME, modelId };
+  await inferWorker().call("release", request);
+}
+
 const stateFor = perProject((projectId: string, db: AppDatabase, schema: () => TaskSchema) => new AnnotateState(db, projectId, schema));
 
 export function annotateStateFor(db: AppDatabase, projectId: string, schema: () => TaskSchema): AnnotateState {
@@ -129,6 +154,10 @@ export class AnnotateState {
 
   // Term lists, per entity type.
   terms = $state<Record<string, TermText>>({});
+
+  // The source model as annotator (self-training baseline): a stored model that can run.
+  models = $state.raw<ModelRow[]>([]);
+  sourceModelId = $state<string | null>(null);
 
   // Runs.
   runs = $state.raw<RunView[]>([]);
@@ -180,7 +209,7 @@ export class AnnotateState {
       this.gpu = gpu;
       this.entries = catalogue(webllm.prebuiltAppConfig.model_list);
 
-      await Promise.all([this.refreshRuns(), this.refreshCache()]);
+      await Promise.all([this.refreshRuns(), this.refreshCache(), this.refreshModels()]);
     });
   }
 
@@ -323,12 +352,30 @@ export class AnnotateState {
         };
       case "terms":
         return { kind: "terms", lists: this.termLists() };
+      case "model": {
+        const model = this.models.find((item) => item.id === this.sourceModelId);
+        if (!model) throw new Error("Choose the model first.");
+        return { kind: "model", modelId: model.id, model: model.name };
+      }
+    }
+  }
+
+  async refreshModels(): Promise<void> {
+    this.models = (await listModels(this.db, this.projectId)).filter(isRunnable);
+    if (!this.models.some((model) => model.id === this.sourceModelId)) {
+      this.sourceModelId = (this.models.find((model) => model.kind === "demo") ?? this.models[0])?.id ?? null;
     }
   }
 
   canStart = $derived(
     !this.running &&
-      (this.backend === "webllm" ? this.local !== null : this.backend === "endpoint" ? this.consentGiven : true),
+      (this.backend === "webllm"
+        ? this.local !== null
+        : this.backend === "endpoint"
+          ? this.consentGiven
+          : this.backend === "model"
+            ? this.sourceModelId !== null
+            : true),
   );
 
   // --- Runs -------------------------------------------------------------------------------------
@@ -417,7 +464,7 @@ export class AnnotateState {
       await this.loadModel(entry.f16?.id === wanted.modelId ? entry.f16 : entry.f32);
       if (this.local?.modelId !== wanted.modelId) throw new Error(this.error ?? `Could not load ${wanted.modelId}.`);
     }
-    const backend = backendFor(config, { localModel: this.local ?? undefined, apiKey: this.apiKey });
+    const backend = backendFor(config, { localModel: this.local ?? undefined, apiKey: this.apiKey, predictWithModel });
     this.controller = new AbortController();
     this.pause = new PauseControl();
     this.paused = false;
@@ -442,6 +489,7 @@ export class AnnotateState {
       this.controller = null;
       this.pause = null;
       this.paused = false;
+      if (wanted.kind === "model") await releaseModel(wanted.modelId);
       await this.refreshRuns();
     }
   }

@@ -155,6 +155,28 @@ describe("stored annotation runs", () => {
     expect(fetched).toBe(0);
   });
 
+  it("labels the pool with the source model's own predictions (self-training), as the annotate step's machine annotations", async () => {
+    const { db, project, poolIds } = await setup();
+    const config = runConfig(schema, { kind: "model", modelId: "m-1", model: "Demo source model" });
+    expect(config).toMatchObject({ origin: "llm", split: "pool", backend: { kind: "model", modelId: "m-1" } });
+    expect(config.promptHash).toBeUndefined();
+    expect(() => backendFor(config, {})).toThrow(/Demo source model/);
+
+    const asked: [string, string][] = [];
+    const predictWithModel = async (modelId: string, text: string) => {
+      asked.push([modelId, text]);
+      const at = text.indexOf("aspirin");
+      return at < 0 ? [] : [{ start: at, end: at + 7, type: "Chemical", confidence: 0.8 }];
+    };
+    const run = await createAnnotationRun(db, project.id, config);
+    await runStored({ db, runId: run.id, schema, backend: backendFor(config, { predictWithModel }) });
+    expect(asked).toEqual(POOL.map((text) => ["m-1", text]));
+    const rows = await listAnnotations(db, project.id, "llm", run.id);
+    expect(rows.map((row) => row.noteId).sort()).toEqual([...poolIds].sort());
+    const second = rows.find((row) => row.noteId === poolIds[1])!;
+    expect(second.spans).toEqual([{ start: 18, end: 25, type: "Chemical", confidence: 0.8 }]);
+  });
+
   it("checks the same backend against gold in a separate run and scores F1 per type", async () => {
     const { db, project } = await setup();
     expect(await goldNotesWithSpans(db, project.id)).toBe(2);
