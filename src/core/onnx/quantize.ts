@@ -35,12 +35,19 @@ const INT = onnx.AttributeProto.AttributeType.INT;
 /** DynamicQuantizeLinear needs opset 11, MatMulInteger 10, Gather of int8 13. */
 const MIN_OPSET = 13;
 
+/**
+ * A weight whose scales would each cover fewer values stays float32: its 4-byte scales and
+ * zero points would eat the saving (an (N, 1) table, such as the row scales this file writes,
+ * would even grow).
+ */
+const MIN_VALUES_PER_SCALE = 16;
+
 export interface QuantizeOptions {
   /** Also quantize Gather tables (embeddings); default true. */
   embeddings?: boolean;
   /**
-   * Weights with fewer elements stay float32 (default 4096): they save next to nothing and,
-   * like the classifier head, sit right before the decision.
+   * Weights with fewer elements stay float32 (default 4096): they save next to nothing (the
+   * demo model's 5 × 128 classifier is one).
    */
   minElements?: number;
 }
@@ -94,7 +101,7 @@ export function quantizeInt8(model: Uint8Array, file = "onnx/model.onnx", option
   for (const init of graph.initializer ?? []) {
     const dims = (init.dims ?? []).map(toNumber);
     const weightUses = init.dataType === DataType.FLOAT && dims.length === 2 && dims[0] * dims[1] >= minElements ? weightUsesOf(init.name ?? "", uses, options.embeddings ?? true) : null;
-    if (!weightUses) {
+    if (!weightUses || valuesPerScale(weightUses[0], dims) < MIN_VALUES_PER_SCALE) {
       initializers.push(init);
       continue;
     }
@@ -203,6 +210,11 @@ function weightUse({ node, input }: Use, uses: Map<string, Use[]>, embeddings: b
     default:
       return null;
   }
+}
+
+/** How many weights share one scale: a table's row, or a (K, N) weight's column of K. */
+function valuesPerScale(use: WeightUse, dims: number[]): number {
+  return use.op === "Gather" || use.transposed ? dims[1] : dims[0];
 }
 
 function attribute(node: proto.INodeProto, name: string): proto.IAttributeProto | undefined {

@@ -11,7 +11,8 @@ import { strFromU8, unzipSync } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Span } from "../../../src/core/corpus/types.ts";
 import { compareStoredModels } from "../../../src/core/eval/compare.ts";
-import { INT8_ONNX_FILE, bundleFileName, storedModelBundle } from "../../../src/core/export/model-bundle.ts";
+import { INT8_ONNX_FILE, bundleFileName, bundleFiles, storedModelBundle } from "../../../src/core/export/model-bundle.ts";
+import { ModelFormatError } from "../../../src/core/errors.ts";
 import { parseConfig } from "../../../src/core/model/config.ts";
 import { storeModelFiles } from "../../../src/core/model/load.ts";
 import { listParams } from "../../../src/core/model/names.ts";
@@ -20,6 +21,7 @@ import { readSafetensors } from "../../../src/core/model/safetensors.ts";
 import { addEvaluation } from "../../../src/core/store/runs.ts";
 import { loadTokenizer } from "../../../src/core/text/tokenizer.ts";
 import { defaultHyperparameters, runTraining, startTrainingRun } from "../../../src/core/train/run.ts";
+import { thrownBy } from "../../helpers.ts";
 import { freshDatabase } from "../store/helpers.ts";
 import { makeNote, setupProject } from "../train/run-fixtures.ts";
 import { pipelineFromFiles, pipelineSpans } from "./pipeline-spans.ts";
@@ -151,5 +153,23 @@ describe("the model download with int8", () => {
     });
     expect(compared).toBeGreaterThan(500);
     expect(offFp32).toBeGreaterThan(0);
+  });
+});
+
+describe("int8 for a model stored as ONNX only", () => {
+  it("quantizes its onnx/model.onnx, and says so when that graph has no float32 weights left to round", () => {
+    const demo = new Map(readdirSync("public/demo/model").map((name) => [name, new Uint8Array(readFileSync(join("public/demo/model", name)))]));
+    const withGraph = bundleFiles(demo, { name: "demo", appVersion: "9.9.9", date: "2025-01-02" });
+    const onnxOnly = new Map([...withGraph].filter(([path]) => !path.endsWith(".safetensors") && path !== "README.md"));
+    const options = { name: "demo", appVersion: "9.9.9", date: "2025-01-02", int8: true };
+    const files = bundleFiles(onnxOnly, options);
+    expect(files.get("onnx/model.onnx")).toBe(onnxOnly.get("onnx/model.onnx")); // passed through as stored
+    expect(files.get(INT8_ONNX_FILE)!.byteLength).toBeLessThan(0.3 * files.get("onnx/model.onnx")!.byteLength);
+
+    // Someone's int8 graph uploaded as onnx/model.onnx: nothing float32 is left to quantize.
+    const alreadyInt8 = new Map([...onnxOnly, ["onnx/model.onnx", files.get(INT8_ONNX_FILE)!]]);
+    const error = thrownBy(ModelFormatError, () => bundleFiles(alreadyInt8, options));
+    expect(error.file).toBe("onnx/model.onnx");
+    expect(error.problem).toMatch(/has no float32 MatMul, Gemm or Gather weight/);
   });
 });

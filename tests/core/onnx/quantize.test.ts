@@ -39,16 +39,16 @@ const Gemm: o.Primitive = { opType: "Gemm", backward: null };
 function buildSmall(): Uint8Array {
   const g = new o.Graph("small");
   const ids = g.input("ids", "int64", ["B"]);
-  const table = g.initializer("table", o.tensor("float32", [20, 8], values(160, 1)));
-  const wIn = g.initializer("w_in_out", o.tensor("float32", [8, 6], values(48, 2)));
-  const wOut = g.initializer("w_out_in", o.tensor("float32", [6, 6], values(36, 3)));
-  const wGemm = g.initializer("w_gemm", o.tensor("float32", [4, 6], values(24, 4)));
-  const bias = g.initializer("b_gemm", o.tensor("float32", [4], values(4, 5)));
-  const shared = g.initializer("w_shared", o.tensor("float32", [4, 4], values(16, 6)));
-  const x = o.gather(table, ids); // (B, 8)
-  const h = o.linear(o.matmul(x, wIn), wOut, undefined, "out_in"); // (B, 6)
-  const y = g.apply(Gemm, [h, wGemm, bias], [{ dtype: "float32", shape: ["B", 4] }], { transB: { int: 1 } })[0]; // (B, 4)
-  const z = o.add(o.matmul(y, shared), o.reduceSum(shared, [0], true)); // (B, 4)
+  const table = g.initializer("table", o.tensor("float32", [30, 16], values(480, 1)));
+  const wIn = g.initializer("w_in_out", o.tensor("float32", [16, 20], values(320, 2)));
+  const wOut = g.initializer("w_out_in", o.tensor("float32", [20, 20], values(400, 3)));
+  const wGemm = g.initializer("w_gemm", o.tensor("float32", [16, 20], values(320, 4)));
+  const bias = g.initializer("b_gemm", o.tensor("float32", [16], values(16, 5)));
+  const shared = g.initializer("w_shared", o.tensor("float32", [16, 16], values(256, 6)));
+  const x = o.gather(table, ids); // (B, 16)
+  const h = o.linear(o.matmul(x, wIn), wOut, undefined, "out_in"); // (B, 20)
+  const y = g.apply(Gemm, [h, wGemm, bias], [{ dtype: "float32", shape: ["B", 16] }], { transB: { int: 1 } })[0]; // (B, 16)
+  const z = o.add(o.matmul(y, shared), o.reduceSum(shared, [0], true)); // (B, 16)
   g.output(z, "z");
   return o.toModelProto(g);
 }
@@ -92,14 +92,14 @@ describe("int8 quantization of a graph", () => {
     expect(inits.get("w_shared")!.dataType).toBe(onnx.TensorProto.DataType.FLOAT);
     for (const name of ["table", "w_in_out", "w_out_in", "w_gemm", "b_gemm"]) expect(inits.has(`${name}_quantized`)).toBe(name !== "b_gemm");
     // Weights are stored (K, N) for MatMulInteger: the (out, in) ones are transposed, and their Transpose is gone.
-    expect(inits.get("w_out_in_quantized")!.dims!.map(Number)).toEqual([6, 6]);
-    expect(inits.get("w_gemm_quantized")!.dims!.map(Number)).toEqual([6, 4]);
+    expect(inits.get("w_out_in_quantized")!.dims!.map(Number)).toEqual([20, 20]);
+    expect(inits.get("w_gemm_quantized")!.dims!.map(Number)).toEqual([20, 16]);
     const ops = graph.node!.map((n) => n.opType);
     expect(ops.filter((op) => op === "Transpose")).toEqual([]);
     expect(ops.filter((op) => op === "MatMulInteger")).toHaveLength(3);
     expect(ops.filter((op) => op === "MatMul")).toHaveLength(1); // the shared weight's
 
-    const ids = [0, 3, 19, 7, 7];
+    const ids = [0, 3, 29, 7, 7];
     const [want, got] = [await runSmall(fp32, ids), await runSmall(bytes, ids)];
     const scale = Math.max(...want.map(Math.abs));
     // Four roundings in a row (table, activations, weights: ~1/254 of each range): a few % of the output's range.
@@ -108,12 +108,18 @@ describe("int8 quantization of a graph", () => {
   });
 
   it("leaves weights under minElements alone, and says when nothing is left to quantize", () => {
-    const { weights } = quantizeInt8(buildSmall(), "small.onnx", { minElements: 40 });
-    expect(weights.map((w) => w.name)).toEqual(["table", "w_in_out"]);
-    const withoutTables = quantizeInt8(buildSmall(), "small.onnx", { minElements: 40, embeddings: false });
-    expect(withoutTables.weights.map((w) => w.name)).toEqual(["w_in_out"]);
+    const { weights } = quantizeInt8(buildSmall(), "small.onnx", { minElements: 350 });
+    expect(weights.map((w) => w.name)).toEqual(["table", "w_out_in"]);
+    const withoutTables = quantizeInt8(buildSmall(), "small.onnx", { minElements: 350, embeddings: false });
+    expect(withoutTables.weights.map((w) => w.name)).toEqual(["w_out_in"]);
     const error = thrownBy(ModelFormatError, () => quantizeInt8(buildSmall(), "small.onnx", { minElements: 1000 }));
     expect(error.message).toMatch(/^small\.onnx: has no float32 MatMul, Gemm or Gather weight of 1000 or more elements/);
+  });
+
+  it("does not quantize twice: the int8 graph's row scales are (rows, 1) tables, too thin to gain", () => {
+    const once = quantizeInt8(buildSmall(), "small.onnx", { minElements: 0 }).bytes;
+    const error = thrownBy(ModelFormatError, () => quantizeInt8(once, "small-int8.onnx", { minElements: 0 }));
+    expect(error.file).toBe("small-int8.onnx");
   });
 
   it("names the file when it is no ONNX model or its opset is too old", () => {
