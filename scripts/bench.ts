@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   annotate: () => import("./bench/annotate.ts"),
   inference: () => import("./bench/inference.ts"),
   adapt: () => import("./bench/adapt.ts"),
+  quantize: () => import("./bench/quantize.ts"),
 };
 
 const [benchName, ...args] = process.argv.slice(2);

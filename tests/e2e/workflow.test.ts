@@ -84,6 +84,7 @@ describe("adapt, evaluate, download in a real browser", () => {
 
     await toStep(page, "download", "download-panel");
     const trainedRow = page.locator("tr[data-kind=trained]").first();
+    await page.getByTestId("download-int8").check();
     const [download] = await Promise.all([page.waitForEvent("download"), trainedRow.getByTestId("download-model").click()]);
     const zipPath = join(root, download.suggestedFilename());
     await download.saveAs(zipPath);
@@ -93,7 +94,8 @@ describe("adapt, evaluate, download in a real browser", () => {
 
     // In Node: the zip's model in transformers.js, on the gold notes' text.
     const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
-    expect(Object.keys(files).sort()).toEqual(["README.md", "config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json", "tokenizer_config.json"]);
+    expect(Object.keys(files).sort()).toEqual(["README.md", "config.json", "model.safetensors", "onnx/model.onnx", "onnx/model_quantized.onnx", "tokenizer.json", "tokenizer_config.json"]);
+    expect(files["onnx/model_quantized.onnx"].byteLength).toBeLessThan(0.3 * files["onnx/model.onnx"].byteLength);
     expect(strFromU8(files["README.md"])).toContain("lexicon-7b");
     for (const note of [...GOLD, ...POOL]) expect(strFromU8(files["README.md"])).not.toContain(note.text);
     const pipe = await pipelineFromFiles(files, root, "downloaded");

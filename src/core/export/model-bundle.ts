@@ -5,6 +5,8 @@
 //                          Hugging Face name (listParams), metadata format "pt"
 //   tokenizer.json, tokenizer_config.json (and special_tokens_map.json, vocab.txt if stored)
 //   onnx/model.onnx        float32 forward graph (buildInferenceModel), Optimum's layout
+//   onnx/model_quantized.onnx  when asked (int8: true): the same graph in int8 (quantizeInt8),
+//                          the file transformers.js loads for dtype "q8" (its default on wasm)
 //   README.md              the model card (no note text)
 //
 // Whatever the stored model holds (float16 weights, an old-style checkpoint, an ONNX graph
@@ -17,6 +19,7 @@ import { ModelFormatError } from "../errors.ts";
 import type { Comparison } from "../eval/compare.ts";
 import { type ModelFolder, readModelFolder, writeModelFolder } from "../model/folder.ts";
 import { buildInferenceModel } from "../model/inference-graph.ts";
+import { quantizeInt8 } from "../onnx/quantize.ts";
 import { resolveWeights } from "../model/weights.ts";
 import type { AppDatabase } from "../store/db.ts";
 import { getModel, getModelFile } from "../store/models.ts";
@@ -26,6 +29,10 @@ import { modelCard } from "./model-card.ts";
 
 const LEFT_OUT = new Set(["checkpoint.safetensors", "adaptation.json", "README.md"]);
 
+const ONNX_FILE = "onnx/model.onnx";
+/** transformers.js's name for dtype "q8" (DEFAULT_DTYPE_SUFFIX_MAPPING: "_quantized"), as on the Hub. */
+export const INT8_ONNX_FILE = "onnx/model_quantized.onnx";
+
 export interface BundleOptions {
   name: string;
   appVersion: string;
@@ -33,6 +40,8 @@ export interface BundleOptions {
   date?: string;
   adaptation?: Adaptation;
   comparison?: Comparison;
+  /** Also ship the int8 graph (INT8_ONNX_FILE). */
+  int8?: boolean;
 }
 
 /** The bundle's files, path → bytes (zipped by modelZip). */
@@ -57,10 +66,12 @@ export function bundleFiles(stored: Map<string, Uint8Array>, options: BundleOpti
       vocabTxt: folder.vocabTxt,
     };
     files = writeModelFolder(config, config.labels, resolved.params, tokenizer);
-    files.set("onnx/model.onnx", buildInferenceModel(config, resolved.params));
+    files.set(ONNX_FILE, buildInferenceModel(config, resolved.params));
   } else {
     files = new Map([...input].filter(([path]) => !path.endsWith(".safetensors")));
   }
+  if (options.int8) files.set(INT8_ONNX_FILE, int8Graph(files));
+  const sizeOf = (path: string) => files.get(path)?.byteLength;
   files.set(
     "README.md",
     strToU8(
@@ -70,12 +81,20 @@ export function bundleFiles(stored: Map<string, Uint8Array>, options: BundleOpti
         labels: config.labels,
         adaptation: options.adaptation,
         comparison: options.comparison,
+        onnxFiles: { fp32: sizeOf(ONNX_FILE), int8: sizeOf(INT8_ONNX_FILE) },
         appVersion: options.appVersion,
         date: options.date ?? new Date().toISOString().slice(0, 10),
       }),
     ),
   );
   return files;
+}
+
+/** The int8 variant of the bundle's float32 graph. */
+function int8Graph(files: Map<string, Uint8Array>): Uint8Array {
+  const fp32 = files.get(ONNX_FILE);
+  if (!fp32) throw new ModelFormatError(ONNX_FILE, "missing: the int8 model is made from the float32 ONNX graph, and this model has none.");
+  return quantizeInt8(fp32, ONNX_FILE).bytes;
 }
 
 /** Files → zip bytes. Weights barely compress, so they are stored; text is deflated. */
@@ -97,7 +116,7 @@ export function bundleFileName(name: string): string {
 export async function storedModelBundle(
   db: AppDatabase,
   modelId: string,
-  options: { appVersion: string; date?: string },
+  options: { appVersion: string; date?: string; int8?: boolean },
 ): Promise<{ fileName: string; bytes: Uint8Array; files: Map<string, Uint8Array> }> {
   const model = await getModel(db, modelId);
   const stored = new Map<string, Uint8Array>();
@@ -111,6 +130,6 @@ export async function storedModelBundle(
       .map((row) => row.metrics as Comparison)
       .at(-1);
   }
-  const files = bundleFiles(stored, { name: model.name, appVersion: options.appVersion, date: options.date, adaptation, comparison });
+  const files = bundleFiles(stored, { name: model.name, appVersion: options.appVersion, date: options.date, adaptation, comparison, int8: options.int8 });
   return { fileName: bundleFileName(model.name), bytes: modelZip(files), files };
 }

@@ -15,12 +15,15 @@ export interface ModelCardInput {
   adaptation?: Adaptation;
   /** The latest comparison of this model (as "adapted") with its source on the gold notes. */
   comparison?: Comparison;
+  /** Bytes of the ONNX graphs in the download: float32 (onnx/model.onnx) and int8 (onnx/model_quantized.onnx), where present. */
+  onnxFiles?: { fp32?: number; int8?: number };
   appVersion: string;
   /** ISO date of the download. */
   date: string;
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${pct(Math.abs(x))}`;
 
 function scoreRow(label: string, s: Pick<Scores, "precision" | "recall" | "f1">): string {
@@ -32,6 +35,8 @@ const yamlString = (s: string) => JSON.stringify(s);
 
 export function modelCard(input: ModelCardInput): string {
   const { adaptation: a, comparison: c } = input;
+  const int8 = input.onnxFiles?.int8;
+  const fp32 = input.onnxFiles?.fp32;
   const types = [...new Set(input.labels.filter((l) => l !== "O").map((l) => l.replace(/^[BI]-/, "")))];
   const lines: string[] = [
     "---",
@@ -51,7 +56,14 @@ export function modelCard(input: ModelCardInput): string {
     "",
     "Files: `model.safetensors` (float32, Hugging Face parameter names), `config.json`, `tokenizer.json`,",
     "`tokenizer_config.json`, and `onnx/model.onnx` (float32; inputs `input_ids`, `attention_mask`",
-    "(and `token_type_ids` for BERT), output `logits`).",
+    `(and \`token_type_ids\` for BERT), output \`logits\`)${fp32 === undefined ? "" : `, ${megabytes(fp32)}`}.`,
+    ...(int8 === undefined
+      ? []
+      : [
+          `\`onnx/model_quantized.onnx\` is the same model in int8 (${megabytes(int8)}): MatMul weights and embedding tables in 8 bits`,
+          "with one scale per output channel or row, activations quantized on the fly (dynamic quantization). It is smaller",
+          'and slightly less exact than float32; transformers.js loads it with `dtype: "q8"`.',
+        ]),
     "",
     "```python",
     "from transformers import pipeline",
@@ -61,6 +73,7 @@ export function modelCard(input: ModelCardInput): string {
     "```js",
     'import { pipeline } from "@huggingface/transformers";',
     'const ner = await pipeline("token-classification", "this-folder", { local_files_only: true, dtype: "fp32" });',
+    ...(int8 === undefined ? [] : ['const small = await pipeline("token-classification", "this-folder", { local_files_only: true, dtype: "q8" });']),
     "```",
     "",
     `Labels: ${input.labels.map((l) => `\`${l}\``).join(", ")}.`,

@@ -45,6 +45,8 @@ export class EvaluateState {
   errorModel = $state<"adapted" | "source">("adapted");
   errorKind = $state<ErrorKindFilter>("all");
   downloading = $state<string | null>(null);
+  /** Also put the int8 graph (onnx/model_quantized.onnx) in the download. */
+  int8 = $state(false);
   downloaded = $state.raw<{ modelId: string; fileName: string; files: { path: string; bytes: number }[] } | null>(null);
   error = $state<string | null>(null);
 
@@ -141,7 +143,7 @@ export class EvaluateState {
   async download(modelId: string): Promise<void> {
     this.downloading = modelId;
     await this.attempt(async () => {
-      const bundle = await storedModelBundle(this.db, modelId, { appVersion: APP_VERSION });
+      const bundle = await storedModelBundle(this.db, modelId, { appVersion: APP_VERSION, int8: this.int8 });
       downloadBytes(bundle.fileName, bundle.bytes, "application/zip");
       this.downloaded = { modelId, fileName: bundle.fileName, files: [...bundle.files].map(([path, bytes]) => ({ path, bytes: bytes.byteLength })) };
     });

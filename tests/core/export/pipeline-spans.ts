@@ -20,8 +20,11 @@ export function pipelineSpans(
 }
 
 
-/** A model zip's files written to `root/name` and loaded in transformers.js's pipeline from there, offline. */
-export async function pipelineFromFiles(files: Record<string, Uint8Array>, root: string, name: string) {
+/**
+ * A model zip's files written to `root/name` and loaded in transformers.js's pipeline from there, offline.
+ * `dtype` picks the ONNX file: "fp32" onnx/model.onnx, "q8" onnx/model_quantized.onnx.
+ */
+export async function pipelineFromFiles(files: Record<string, Uint8Array>, root: string, name: string, dtype: "fp32" | "q8" = "fp32") {
   for (const [path, bytes] of Object.entries(files)) {
     mkdirSync(dirname(join(root, name, path)), { recursive: true });
     writeFileSync(join(root, name, path), bytes);
@@ -29,5 +32,5 @@ export async function pipelineFromFiles(files: Record<string, Uint8Array>, root:
   const tf = await import("@huggingface/transformers");
   tf.env.allowRemoteModels = false;
   tf.env.localModelPath = root;
-  return tf.pipeline("token-classification", name, { local_files_only: true, dtype: "fp32" });
+  return tf.pipeline("token-classification", name, { local_files_only: true, dtype });
 }
