@@ -249,11 +249,19 @@ export class ReviewState {
   }
 
   undo(): void {
-    this.edit((session) => session.undo());
+    this.stepHistory((session) => session.undo());
   }
 
   redo(): void {
-    this.edit((session) => session.redo());
+    this.stepHistory((session) => session.redo());
+  }
+
+  /** Undo or redo, then focus the span it brought back or changed, so the next key acts on it. */
+  private stepHistory(step: (session: ReviewSession) => void): void {
+    const before = new Set(this.view.items);
+    this.edit(step);
+    const changed = this.view.items.find((item) => !before.has(item));
+    if (changed) this.focus(changed.id);
   }
 
   // --- focus and selection -----------------------------------------------------------------
