@@ -134,6 +134,7 @@ export class ReviewSession {
   }
 
   accept(id: number): void {
+    if (this.item(id).decision === "accepted") return;
     const target = { ...this.item(id), decision: "accepted" as const };
     this.commit(this.rejectPendingOverlapping(this.replace(target), target));
   }
@@ -141,6 +142,7 @@ export class ReviewSession {
   /** Rejects a candidate (kept, greyed) or deletes a span the reviewer added. */
   reject(id: number): void {
     const target = this.item(id);
+    if (target.decision === "rejected") return;
     if (target.sources.length === 0) this.commit(this.current.filter((item) => item.id !== id));
     else this.commit(this.replace({ ...target, decision: "rejected" }));
   }

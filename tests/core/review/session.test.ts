@@ -95,6 +95,17 @@ describe("ReviewSession", () => {
     });
   });
 
+  it("accepting an accepted span or rejecting a rejected one changes nothing and adds no undo step", () => {
+    const session = new ReviewSession(TEXT, TYPES, [llm]);
+    session.accept(session.items[1].id);
+    session.reject(session.items[2].id);
+    session.accept(session.items[1].id);
+    session.reject(session.items[2].id);
+    expect(session.undo()).toBe(true);
+    expect(session.undo()).toBe(true);
+    expect(session.canUndo).toBe(false);
+  });
+
   it("rejecting a candidate keeps it as rejected; rejecting an added span deletes it", () => {
     const session = new ReviewSession(TEXT, TYPES, [llm]);
     session.reject(session.items[0].id);
