@@ -58,10 +58,13 @@ export class UnparseableOutputError extends AppError {
 /** A few-shot example is one of the notes that must not be shown to the model (evaluation notes). */
 export class ExampleLeakError extends AppError {
   override name = "ExampleLeakError";
-  constructor(readonly noteId: string) {
+  constructor(
+    readonly noteId: string,
+    readonly split: "gold" | "dev" = "gold",
+  ) {
     super(
-      `Few-shot example "${noteId}" is an evaluation note: showing it to the model would inflate the scores. ` +
-        `Pick examples from the annotated notes outside the gold set.`,
+      `Few-shot example "${noteId}" is a ${split} note: ${split === "gold" ? "gold notes are the evaluation set" : "dev notes decide early stopping"}, ` +
+        `and showing it to the model would inflate the scores. Pick examples from the annotated pool notes.`,
     );
   }
 }

@@ -45,6 +45,28 @@ export interface AnnotationMeta {
   raw?: string;
   /** Mentions the annotator gave that could not be placed in the text. */
   unplaced?: string[];
+  /** On a person's review (origin "human"): who reviewed, where each span came from, what was turned down. */
+  review?: ReviewMeta;
+}
+
+/** One annotator's word on a span: the run that proposed it and how sure it was. */
+export interface SpanSource {
+  origin: AnnotationOrigin;
+  runId: string;
+  confidence?: number;
+}
+
+/**
+ * A review, kept in the meta of its human row so rows written before reviews existed stay
+ * valid (they read as an unnamed reviewer). The row's runId is `review:<reviewer>`, so two
+ * reviewers of one note have two rows under the same [noteId+origin+runId] key: no index changes.
+ */
+export interface ReviewMeta {
+  reviewer: string;
+  /** Per span of the row, in order: the annotators that proposed it ([] for a span the reviewer added). */
+  provenance: { sources: SpanSource[]; retypedFrom?: string }[];
+  /** Candidate spans the reviewer rejected (and the old type of a retyped one), so a reload shows them as decided. */
+  rejected: Span[];
 }
 
 /** One row per (note, origin, runId): a run writes each note as it finishes, so it can resume. */

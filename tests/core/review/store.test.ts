@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import type { Span } from "../../../src/core/corpus/types.ts";
+import { ExampleLeakError } from "../../../src/core/annotate/errors.ts";
+import { evaluationNoteIds, fewShotExamples } from "../../../src/core/annotate/examples.ts";
+import { ReviewSession } from "../../../src/core/review/session.ts";
+import { loadNoteReview, projectAgreement, reviewQueue, reviewerOf, ReviewerNameError, saveNoteReview } from "../../../src/core/review/store.ts";
+import { annotationsForNote, putAnnotation } from "../../../src/core/store/annotations.ts";
+import { importNotes, setSplit } from "../../../src/core/store/notes.ts";
+import { createProject } from "../../../src/core/store/projects.ts";
+import { planTraining } from "../../../src/core/train/run-data.ts";
+import { freshDatabase, hashed } from "../store/helpers.ts";
+
+const TYPES = ["Chemical", "Disease"];
+const span = (start: number, end: number, type: string, confidence?: number): Span =>
+  confidence === undefined ? { start, end, type } : { start, end, type, confidence };
+
+async function setup() {
+  const db = freshDatabase();
+  const project = await createProject(db, { name: "P", language: "en" });
+  const { noteIds } = await importNotes(db, project.id, "", [
+    hashed("a", "aspirin and ibuprofen cause gastritis"),
+    hashed("b", "fever since monday"),
+    hashed("c", "no findings"),
+  ]);
+  const [a, b, c] = noteIds;
+  await putAnnotation(db, { noteId: a, origin: "llm", runId: "llm-1", spans: [span(0, 7, "Chemical", 1), span(28, 37, "Disease", 0.5)] });
+  await putAnnotation(db, { noteId: a, origin: "model", runId: "infer-1", spans: [span(0, 7, "Chemical")] });
+  await putAnnotation(db, { noteId: b, origin: "llm", runId: "llm-1", spans: [span(0, 5, "Disease", 1)] });
+  await putAnnotation(db, { noteId: b, origin: "model", runId: "infer-1", spans: [span(0, 5, "Disease")] });
+  return { db, project, a, b, c };
+}
+
+async function review(db: ReturnType<typeof freshDatabase>, noteId: number, reviewer: string, edit: (session: ReviewSession) => void) {
+  const loaded = await loadNoteReview(db, noteId, reviewer);
+  const session = new ReviewSession(loaded.note.text, TYPES, loaded.candidates, loaded.saved);
+  edit(session);
+  return saveNoteReview(db, noteId, reviewer, session.result());
+}
+
+describe("reviews in the store", () => {
+  it("saves a review as the reviewer's own human row and reloads it with its decisions", async () => {
+    const { db, a } = await setup();
+    await review(db, a, " ana ", (session) => {
+      session.accept(session.items[0].id);
+      session.retype(session.items[1].id, "Chemical");
+    });
+    const rows = (await annotationsForNote(db, a)).filter((row) => row.origin === "human");
+    expect(rows).toHaveLength(1);
+    expect(rows[0].runId).toBe("review:ana");
+    expect(reviewerOf(rows[0])).toBe("ana");
+    expect(rows[0].spans).toEqual([span(0, 7, "Chemical"), span(28, 37, "Chemical")]);
+    expect(rows[0].meta?.review?.provenance[0].sources).toEqual([
+      { origin: "llm", runId: "llm-1", confidence: 1 },
+      { origin: "model", runId: "infer-1" },
+    ]);
+
+    const again = await loadNoteReview(db, a, "ana");
+    const session = new ReviewSession(again.note.text, TYPES, again.candidates, again.saved);
+    expect(session.items.map((item) => `${item.start}-${item.end} ${item.type} ${item.decision}`)).toEqual([
+      "0-7 Chemical accepted",
+      "28-37 Chemical accepted",
+    ]);
+    expect(session.items[1].retypedFrom).toBe("Disease");
+  });
+
+  it("keeps two reviewers of one note apart, each seeing only the machines' candidates, and reads old rows as unnamed", async () => {
+    const { db, a, b } = await setup();
+    await review(db, a, "ana", (session) => session.acceptAll());
+    await review(db, a, "ben", (session) => session.rejectAll());
+    await putAnnotation(db, { noteId: b, origin: "human", spans: [span(0, 5, "Disease")] });
+    const forCara = await loadNoteReview(db, a, "cara");
+    expect(forCara.candidates.map((set) => set.origin)).toEqual(["llm", "model"]);
+    expect(forCara.saved).toBeUndefined();
+    expect(forCara.otherReviewers.sort()).toEqual(["ana", "ben"]);
+    expect((await loadNoteReview(db, b, "ana")).otherReviewers).toEqual([""]);
+    expect((await annotationsForNote(db, a)).filter((row) => row.origin === "human").map(reviewerOf).sort()).toEqual(["ana", "ben"]);
+  });
+
+  it("refuses a blank reviewer name", async () => {
+    const { db, a } = await setup();
+    await expect(loadNoteReview(db, a, "  ")).rejects.toThrow(ReviewerNameError);
+    await expect(saveNoteReview(db, a, "", { spans: [], provenance: [], rejected: [] })).rejects.toThrow(/Enter your name as reviewer/);
+  });
+
+  it("queues the notes this reviewer has not reviewed, most useful first, with reasons", async () => {
+    const { db, a, b, c } = await setup();
+    // a: LLM and model differ (gastritis) and the LLM is unsure of it; b: they agree; c: nothing.
+    const queue = await reviewQueue(db, (await db.projects.toArray())[0].id, "ana");
+    expect(queue.map((note) => note.noteId)).toEqual([a, b, c]);
+    expect(queue[0].reason).toContain("LLM and model disagree");
+    expect(queue[0].reason).toContain("1 of 2 LLM spans uncertain");
+    await review(db, a, "ana", (session) => session.acceptAll());
+    const after = await reviewQueue(db, (await db.projects.toArray())[0].id, "ana");
+    expect(after.map((note) => note.noteId)).toEqual([b, c]);
+    expect((await reviewQueue(db, (await db.projects.toArray())[0].id, "ben")).map((note) => note.noteId)).toEqual([a, b, c]);
+  });
+
+  it("reports LLM vs human and human vs human agreement of the saved reviews", async () => {
+    const { db, project, a } = await setup();
+    await review(db, a, "ana", (session) => {
+      session.acceptAll(); // aspirin Chemical, gastritis Disease
+      session.add(12, 21, "Chemical"); // ibuprofen
+    });
+    await review(db, a, "ben", (session) => {
+      session.accept(session.items[0].id);
+      session.retype(session.items[1].id, "Chemical");
+    });
+    const report = await projectAgreement(db, project.id);
+    // The latest review (ben: aspirin C, gastritis C) against the LLM (aspirin C, gastritis D).
+    expect(report.llm.notes).toBe(1);
+    expect(report.llm.strict.micro.f1).toBeCloseTo(0.5, 12);
+    // ana vs ben: strict tp 1, fp 1, fn 2 → F1 0.4; kappa 1/3 (hand-computed in review-agreement.test.ts).
+    expect(report.humans).toHaveLength(1);
+    expect(report.humans[0].strict.f1).toBeCloseTo(0.4, 12);
+    expect(report.humans[0].kappa.kappa).toBeCloseTo(1 / 3, 12);
+    expect(report.overTime).toHaveLength(1);
+  });
+
+  it("a reviewed note marked gold or dev is left out of training and refused as a few-shot example", async () => {
+    const { db, project, a, b, c } = await setup();
+    await review(db, a, "ana", (session) => session.acceptAll());
+    await review(db, b, "ana", (session) => session.acceptAll());
+    await review(db, c, "ana", () => undefined);
+    expect((await planTraining(db, project.id, "human")).trainNoteIds).toEqual([a, b, c]);
+    await setSplit(db, [a], "gold");
+    await setSplit(db, [b], "dev");
+    const plan = await planTraining(db, project.id, "both");
+    expect(plan.trainNoteIds).toEqual([c]);
+    expect(plan.counts.goldNotesExcluded).toBe(1);
+    expect(plan.counts.devNotesExcluded).toBe(1);
+    await expect(fewShotExamples(db, [c, a])).rejects.toThrow(ExampleLeakError);
+    await expect(fewShotExamples(db, [b])).rejects.toThrow(/"b" is a dev note/);
+    expect(await fewShotExamples(db, [c])).toEqual([{ id: String(c), text: "no findings", spans: [] }]);
+    expect([...(await evaluationNoteIds(db, project.id))].sort()).toEqual([String(a), String(b)].sort());
+  });
+});
