@@ -1,16 +1,18 @@
 // Training and evaluation off the main thread: a run (new or resumed) with progress out and
-// pause/cancel in, source-vs-adapted comparisons on the gold notes, and model uploads.
+// pause/cancel in, source-vs-adapted comparisons on the gold notes, model uploads, and model
+// downloads from a Hub (off the page's thread; this worker runs under the page's policy).
 import * as ort from "onnxruntime-web";
 // The app's own copies of onnxruntime-web's WebAssembly (see infer.worker.ts).
 import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";
 import ortMjsUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url";
 import { compareStoredModels } from "../src/core/eval/compare.ts";
+import { storeHubModel } from "../src/core/model/hub.ts";
 import { storeModelFiles } from "../src/core/model/load.ts";
 import { openDatabase } from "../src/core/store/db.ts";
 import { addEvaluation } from "../src/core/store/runs.ts";
 import { requestPause, runTraining, startTrainingRun } from "../src/core/train/run.ts";
 import { serve } from "./protocol.ts";
-import type { CompareCall, PauseCall, StoreModelCall, TrainCall } from "./train-api.ts";
+import type { CompareCall, DownloadModelCall, PauseCall, StoreModelCall, StoredModelReply, TrainCall } from "./train-api.ts";
 
 ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 
@@ -41,7 +43,7 @@ serve({
     }
   },
 
-  async storeModel({ databaseName, files, name, projectId }: StoreModelCall) {
+  async storeModel({ databaseName, files, name, projectId }: StoreModelCall): Promise<StoredModelReply> {
     const db = openDatabase(databaseName);
     try {
       const zip = files.length === 1 && files[0].name.toLowerCase().endsWith(".zip") ? files[0] : undefined;
@@ -49,6 +51,16 @@ serve({
         ? { zip: new Uint8Array(await zip.file.arrayBuffer()), fileName: zip.name }
         : new Map(await Promise.all(files.map(async ({ name, file }) => [name, new Uint8Array(await file.arrayBuffer())] as const)));
       const stored = await storeModelFiles(db, input, { name, kind: "uploaded", projectId });
+      return { modelId: stored.model.id, runnable: stored.runnable, reason: stored.reason };
+    } finally {
+      db.close();
+    }
+  },
+
+  async downloadModel({ databaseName, reference, plan }: DownloadModelCall, { progress, signal }): Promise<StoredModelReply> {
+    const db = openDatabase(databaseName);
+    try {
+      const stored = await storeHubModel(db, { plan, reference, fetch: globalThis.fetch.bind(globalThis), signal, onProgress: progress });
       return { modelId: stored.model.id, runnable: stored.runnable, reason: stored.reason };
     } finally {
       db.close();

@@ -62,7 +62,7 @@ function fakeHub(files: Map<string, Uint8Array>, status: Record<string, number> 
     if (status[file]) return new Response("no", { status: status[file] });
     const bytes = files.get(file);
     if (!bytes) return new Response("Entry not found", { status: 404 });
-    return new Response(bytes, { headers: { "content-length": String(bytes.byteLength) } });
+    return new Response(new Uint8Array(bytes), { headers: { "content-length": String(bytes.byteLength) } });
   };
   return { fetch, calls, files: () => calls.map((call) => decodeURIComponent(call.url.slice(call.url.indexOf("/resolve/main/") + 14))) };
 }
