@@ -162,8 +162,12 @@ class Downloader {
       throw this.fail(file, "not-allowed", `${url} is not on a host the privacy settings allow`);
     }
     const response = await this.request(file, url);
-    if (response.status === 404 && !required) return null;
-    this.checkStatus(file, url, response);
+    if (!response.ok) {
+      // The error page is not needed; releasing it frees the connection at once.
+      await response.body?.cancel();
+      if (response.status === 404 && !required) return null;
+      this.checkStatus(file, url, response);
+    }
     return this.readBody(file, response);
   }
 
@@ -188,8 +192,8 @@ class Downloader {
     );
   }
 
-  private checkStatus(file: string, url: string, response: Response): void {
-    if (response.ok) return;
+  /** Throws the error for a response that is not ok. */
+  private checkStatus(file: string, url: string, response: Response): never {
     const { status } = response;
     if (status === 401 || status === 403) {
       throw this.fail(
