@@ -1,4 +1,5 @@
 // What the page sends to the training worker and gets back.
+import type { ConnectionPlan } from "../src/core/privacy/policy.ts";
 import type { Backend } from "../src/core/train/ort-session.ts";
 import type { CurveRequest } from "../src/core/train/curve.ts";
 import type { TrainRunRequest } from "../src/core/train/run.ts";
@@ -38,6 +39,22 @@ export interface StoreModelCall extends WithDatabase {
   projectId?: string;
 }
 
+export interface DownloadModelCall extends WithDatabase {
+  /** What the user typed: a model id (optionally @revision) or a URL on the Hub. */
+  reference: string;
+  /** The plan the page runs under; the worker shares the page's policy, so it checks the same one. */
+  plan: ConnectionPlan;
+}
+
+/** What storeModel and downloadModel answer. */
+export interface StoredModelReply {
+  modelId: string;
+  /** False when the model cannot run inference yet (no token-classification head); `reason` says why. */
+  runnable: boolean;
+  reason?: string;
+}
+
+export type { HubProgress } from "../src/core/model/hub.ts";
 export type { TrainProgressEvent, TrainSummary } from "../src/core/train/run.ts";
 export type { Comparison, CompareProgress } from "../src/core/eval/compare.ts";
 export type { CurveProgress, CurveResult } from "../src/core/train/curve.ts";

@@ -1,70 +1,83 @@
 // Training and evaluation off the main thread: a run (new or resumed) with progress out and
-// pause/cancel in, learning curves, source-vs-adapted comparisons on the gold notes, and
-// model uploads.
+// pause/cancel in, learning curves, source-vs-adapted comparisons on the gold notes, model
+// uploads, and model downloads from a Hub (off the page's thread; this worker runs under the
+// page's policy).
 import * as ort from "onnxruntime-web";
 // The app's own copies of onnxruntime-web's WebAssembly (see infer.worker.ts).
 import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";
 import ortMjsUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url";
 import { compareStoredModels } from "../src/core/eval/compare.ts";
-import { storeModelFiles } from "../src/core/model/load.ts";
-import { openDatabase } from "../src/core/store/db.ts";
+import { storeHubModel } from "../src/core/model/hub.ts";
+import { storeModelFiles, type StoredModel } from "../src/core/model/load.ts";
+import { openDatabase, type AppDatabase } from "../src/core/store/db.ts";
 import { addEvaluation } from "../src/core/store/runs.ts";
 import { runLearningCurve, startLearningCurve } from "../src/core/train/curve.ts";
 import { requestPause, runTraining, startTrainingRun } from "../src/core/train/run.ts";
 import { serve } from "./protocol.ts";
-import type { CompareCall, CurveCall, PauseCall, StoreModelCall, TrainCall } from "./train-api.ts";
+import type { CompareCall, CurveCall, DownloadModelCall, PauseCall, StoreModelCall, StoredModelReply, TrainCall } from "./train-api.ts";
 
 ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 
+/** Each call opens the database by name (the page and tests choose it) and closes it when done. */
+async function withDatabase<T>(databaseName: string, action: (db: AppDatabase) => Promise<T>): Promise<T> {
+  const db = openDatabase(databaseName);
+  try {
+    return await action(db);
+  } finally {
+    db.close();
+  }
+}
+
+function useThreads(numThreads: number | undefined): void {
+  if (numThreads !== undefined) ort.env.wasm.numThreads = numThreads;
+}
+
 serve({
-  async train(call: TrainCall, { progress, signal }) {
-    if (call.numThreads !== undefined) ort.env.wasm.numThreads = call.numThreads;
-    const db = openDatabase(call.databaseName);
-    try {
+  train(call: TrainCall, { progress, signal }) {
+    useThreads(call.numThreads);
+    return withDatabase(call.databaseName, async (db) => {
       const runId = "runId" in call ? call.runId : (await startTrainingRun(db, call.request)).id;
-      return await runTraining(db, runId, { backend: call.backend, signal, onProgress: progress });
-    } finally {
-      db.close();
-    }
+      return runTraining(db, runId, { backend: call.backend, signal, onProgress: progress });
+    });
   },
 
-  async curve(call: CurveCall, { progress, signal }) {
-    if (call.numThreads !== undefined) ort.env.wasm.numThreads = call.numThreads;
-    const db = openDatabase(call.databaseName);
-    try {
+  curve(call: CurveCall, { progress, signal }) {
+    useThreads(call.numThreads);
+    return withDatabase(call.databaseName, async (db) => {
       const curveRunId = "curveRunId" in call ? call.curveRunId : (await startLearningCurve(db, call.request)).id;
-      return await runLearningCurve(db, curveRunId, { backend: call.backend, signal, onProgress: progress });
-    } finally {
-      db.close();
-    }
+      return runLearningCurve(db, curveRunId, { backend: call.backend, signal, onProgress: progress });
+    });
   },
 
   pause({ runId }: PauseCall) {
     requestPause(runId);
   },
 
-  async compare({ databaseName, projectId, sourceModelId, adaptedModelId, runId }: CompareCall, { progress, signal }) {
-    const db = openDatabase(databaseName);
-    try {
+  compare({ databaseName, projectId, sourceModelId, adaptedModelId, runId }: CompareCall, { progress, signal }) {
+    return withDatabase(databaseName, async (db) => {
       const comparison = await compareStoredModels(db, projectId, sourceModelId, adaptedModelId, { signal, onProgress: progress });
       await addEvaluation(db, { projectId, runId: runId ?? "", modelId: adaptedModelId, metrics: comparison });
       return comparison;
-    } finally {
-      db.close();
-    }
+    });
   },
 
-  async storeModel({ databaseName, files, name, projectId }: StoreModelCall) {
-    const db = openDatabase(databaseName);
-    try {
+  storeModel({ databaseName, files, name, projectId }: StoreModelCall): Promise<StoredModelReply> {
+    return withDatabase(databaseName, async (db) => {
       const zip = files.length === 1 && files[0].name.toLowerCase().endsWith(".zip") ? files[0] : undefined;
       const input = zip
         ? { zip: new Uint8Array(await zip.file.arrayBuffer()), fileName: zip.name }
         : new Map(await Promise.all(files.map(async ({ name, file }) => [name, new Uint8Array(await file.arrayBuffer())] as const)));
-      const stored = await storeModelFiles(db, input, { name, kind: "uploaded", projectId });
-      return { modelId: stored.model.id, runnable: stored.runnable, reason: stored.reason };
-    } finally {
-      db.close();
-    }
+      return replyOf(await storeModelFiles(db, input, { name, kind: "uploaded", projectId }));
+    });
+  },
+
+  downloadModel({ databaseName, reference, plan }: DownloadModelCall, { progress, signal }): Promise<StoredModelReply> {
+    return withDatabase(databaseName, async (db) =>
+      replyOf(await storeHubModel(db, { plan, reference, fetch: globalThis.fetch.bind(globalThis), signal, onProgress: progress })),
+    );
   },
 });
+
+function replyOf(stored: StoredModel): StoredModelReply {
+  return { modelId: stored.model.id, runnable: stored.runnable, reason: stored.reason };
+}

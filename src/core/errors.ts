@@ -9,6 +9,9 @@ export interface ErrorData {
   line?: number;
   /** The message without the file and line, for errors that name a file. */
   problem?: string;
+  /** A Hub download's model id and what went wrong (HubError). */
+  modelId?: string;
+  reason?: string;
 }
 
 export class AppError extends Error {
@@ -72,6 +75,35 @@ export class NotFoundError extends AppError {
   override name = "NotFoundError";
 }
 
+/** Why a model could not be downloaded from a Hugging Face Hub (or a mirror of one). */
+export type HubProblem =
+  | "offline"
+  | "not-allowed"
+  | "bad-reference"
+  | "unauthorized"
+  | "not-found"
+  | "not-token-classification"
+  | "http"
+  | "unreachable"
+  | "truncated"
+  | "bad-file";
+
+/** A model download from the Hub failed: names the model id, the file (when one) and the problem. */
+export class HubError extends AppError {
+  override name = "HubError";
+  constructor(
+    readonly modelId: string,
+    readonly file: string | undefined,
+    readonly reason: HubProblem,
+    readonly problem: string,
+  ) {
+    super(`${modelId}${file ? `, ${file}` : ""}: ${problem}`);
+  }
+  override toData(): ErrorData {
+    return { name: this.name, message: this.message, file: this.file, problem: this.problem, modelId: this.modelId, reason: this.reason };
+  }
+}
+
 /** The user cancelled a long operation. */
 export class CancelledError extends AppError {
   override name = "CancelledError";
@@ -113,6 +145,8 @@ export function fromErrorData(data: ErrorData): Error {
       return new ShapeError(data.message);
     case "NotFoundError":
       return new NotFoundError(data.message);
+    case "HubError":
+      return new HubError(data.modelId ?? "?", data.file, (data.reason ?? "http") as HubProblem, data.problem ?? data.message);
     case "CancelledError": {
       const error = new CancelledError();
       error.message = data.message;

@@ -5,8 +5,9 @@
 //
 // The list is short on purpose: the app's own origin (the app, its demo files, its
 // workers), the two hosts the user configured for WebLLM's files (weights, compiled model
-// libraries), and an on-premise endpoint only once the user allowed it. Offline mode
-// leaves the app's own origin alone. A host the user changes takes effect at the next
+// libraries), an on-premise endpoint only once the user allowed it, and a Hugging Face Hub
+// (or a hospital's mirror of one) only once the user allowed model downloads from it.
+// Offline mode leaves the app's own origin alone. A host the user changes takes effect at the next
 // page load: a CSP can be tightened while a page runs but never loosened.
 
 import { normalizeBaseUrl, PUBLIC_HOSTS, type ModelHosts } from "../annotate/models.ts";
@@ -17,6 +18,8 @@ export interface PrivacySettings {
   offline: boolean;
   /** Base URL of an on-premise OpenAI-compatible endpoint the user allowed; null when none. */
   endpoint: string | null;
+  /** Base URL of the Hub the Train step may download public models from; absent when not allowed. */
+  hub?: string;
 }
 
 export const DEFAULT_SETTINGS: PrivacySettings = { offline: false, endpoint: null };
@@ -25,7 +28,30 @@ export const DEFAULT_SETTINGS: PrivacySettings = { offline: false, endpoint: nul
 export const PRIVACY_KEY = "privacy:settings";
 export const MODEL_HOSTS_KEY = "annotate:model-hosts";
 
-export type DestinationKind = "app" | "weights" | "libs" | "endpoint";
+export type DestinationKind = "app" | "weights" | "libs" | "endpoint" | "hub" | "hub-storage";
+
+/** Hugging Face itself: the address the privacy panel offers first for model downloads. */
+export const HUGGING_FACE = "https://huggingface.co/";
+
+/**
+ * Where huggingface.co sends a browser that asks for a large file: `resolve` answers with a
+ * 302 to one of these (LFS CDNs under both domains, the Xet bridge, the CDN edges), and a
+ * Content-Security-Policy checks every hop of a redirect. Small files (config.json) come
+ * from huggingface.co itself. Hugging Face's own list (2025-26 docs, /.well-known/meta.json);
+ * names only, no wildcard, so the panel can show exactly what is contacted. A mirror gets none
+ * of these: its files must come from its own origin.
+ */
+export const HUGGING_FACE_STORAGE: readonly string[] = [
+  "https://cdn-lfs.hf.co",
+  "https://cdn-lfs-us-1.hf.co",
+  "https://cdn-lfs-eu-1.hf.co",
+  "https://cdn-lfs.huggingface.co",
+  "https://cdn-lfs-us-1.huggingface.co",
+  "https://cdn-lfs-eu-1.huggingface.co",
+  "https://cas-bridge.xethub.hf.co",
+  "https://us.aws.cdn.hf.co",
+  "https://us.gcp.cdn.hf.co",
+];
 
 export interface Destination {
   origin: string;
@@ -45,6 +71,8 @@ export interface ConnectionPlan {
   destinations: Destination[];
   rejected: RejectedAddress[];
   offline: boolean;
+  /** The Hub base URL model downloads may use (normalized, ends in "/"); null when not allowed or offline. */
+  hub: string | null;
 }
 
 /** The part of Storage we read; a test passes a Map-backed one. */
@@ -64,10 +92,18 @@ function readObject(store: KeyValueStore | undefined, key: string): Record<strin
 /** The saved settings; anything unreadable falls back to the defaults (online, no endpoint). */
 export function readSettings(store: KeyValueStore | undefined): PrivacySettings {
   const saved = readObject(store, PRIVACY_KEY);
+  const hub = typeof saved?.hub === "string" && saved.hub.trim() ? saved.hub.trim() : null;
   return {
     offline: saved?.offline === true,
     endpoint: typeof saved?.endpoint === "string" && saved.endpoint.trim() ? saved.endpoint.trim() : null,
+    ...(hub ? { hub } : {}),
   };
+}
+
+/** The origins a model download from this Hub contacts: the Hub's, then (Hugging Face only) its file storage. */
+export function hubOrigins(hubBaseUrl: string): string[] {
+  const origin = new URL(normalizeBaseUrl(hubBaseUrl, "Hub address")).origin;
+  return origin === new URL(HUGGING_FACE).origin ? [origin, ...HUGGING_FACE_STORAGE] : [origin];
 }
 
 /** The model hosts the annotate step saved, over WebLLM's public defaults (as annotate reads them). */
@@ -84,6 +120,8 @@ const REASONS: Record<DestinationKind, string> = {
   weights: "local model weights (WebLLM), downloaded once and kept in this browser's cache",
   libs: "local model libraries (WebLLM's compiled .wasm), downloaded once and cached",
   endpoint: "your on-premise model server: note text is sent there, and only for runs you consent to",
+  hub: "public model downloads (Train step, From Hugging Face): only a model id and file names are sent, never a note",
+  "hub-storage": "Hugging Face's file storage: the Hub redirects each large model file here",
 };
 
 /** The origins the app may reach, each with its reasons; the app's own origin first. */
@@ -98,6 +136,7 @@ export function connectionPlan(appOrigin: string, hosts: ModelHosts, settings: P
     } else destinations.push({ origin, kinds: [kind], reasons: [REASONS[kind]] });
   };
   add(new URL(appOrigin).origin, "app");
+  let hub: string | null = null;
   if (!settings.offline) {
     const configured: [DestinationKind, string, string][] = [
       ["weights", hosts.weightsBaseUrl, "weights address"],
@@ -111,8 +150,18 @@ export function connectionPlan(appOrigin: string, hosts: ModelHosts, settings: P
         rejected.push({ kind, value, problem: error instanceof Error ? error.message : String(error) });
       }
     }
+    if (settings.hub !== undefined) {
+      try {
+        const [origin, ...storage] = hubOrigins(settings.hub);
+        hub = normalizeBaseUrl(settings.hub, "Hub address");
+        add(origin, "hub");
+        for (const host of storage) add(host, "hub-storage");
+      } catch (error) {
+        rejected.push({ kind: "hub", value: settings.hub, problem: error instanceof Error ? error.message : String(error) });
+      }
+    }
   }
-  return { destinations, rejected, offline: settings.offline };
+  return { destinations, rejected, offline: settings.offline, hub };
 }
 
 /**
@@ -158,6 +207,6 @@ export function planAllows(plan: ConnectionPlan, url: string): boolean {
 /** The same plan with the same destinations: nothing to reload for. */
 export function samePlan(a: ConnectionPlan, b: ConnectionPlan): boolean {
   const key = (plan: ConnectionPlan) =>
-    JSON.stringify([plan.offline, plan.destinations.map((destination) => [destination.origin, [...destination.kinds].sort()])]);
+    JSON.stringify([plan.offline, plan.hub, plan.destinations.map((destination) => [destination.origin, [...destination.kinds].sort()])]);
   return key(a) === key(b);
 }

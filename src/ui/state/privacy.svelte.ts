@@ -8,6 +8,8 @@
 // could block a deletion or write into a database just deleted.
 import { normalizeBaseUrl } from "../../core/annotate/models.ts";
 import {
+  HUGGING_FACE,
+  hubOrigins,
   PRIVACY_KEY,
   readSettings,
   samePlan,
@@ -68,6 +70,8 @@ export class PrivacyState {
   /** The plan the saved settings (including the annotate step's model hosts) give now. */
   saved = $state.raw<ConnectionPlan>(policyInForce.plan);
   endpointDraft = $state("");
+  /** The Hub address being typed; Hugging Face until the user names a mirror. */
+  hubDraft = $state(HUGGING_FACE);
   blocked = $state.raw<BlockedRequest[]>([]);
   /** The last refused connection, until dismissed: a user who just typed a new host learns why it fails. */
   lastBlocked = $state.raw<BlockedRequest | null>(null);
@@ -83,6 +87,7 @@ export class PrivacyState {
 
   constructor(private readonly reload: () => void = () => location.reload()) {
     this.endpointDraft = this.settings.endpoint ?? "";
+    this.hubDraft = this.settings.hub ?? HUGGING_FACE;
     // Violations in the page; a worker's are reported in the worker (and in the console).
     document.addEventListener("securitypolicyviolation", (event) => {
       const blocked = { url: event.blockedURI, directive: event.effectiveDirective };
@@ -143,6 +148,33 @@ export class PrivacyState {
 
   removeEndpoint(): void {
     this.save({ ...$state.snapshot(this.settings), endpoint: null });
+  }
+
+  /** The hosts a download from `hubAddress` would contact; empty while the address is not a URL. */
+  hubHosts(hubAddress: string): string[] {
+    try {
+      return hubOrigins(hubAddress);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Allows public model downloads from the Hub address typed (the page reloads). */
+  allowHub(): void {
+    let hub: string;
+    try {
+      hub = normalizeBaseUrl(this.hubDraft, "Hub address");
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+      return;
+    }
+    this.error = null;
+    this.save({ ...$state.snapshot(this.settings), hub });
+  }
+
+  removeHub(): void {
+    const { hub: _removed, ...rest } = $state.snapshot(this.settings);
+    this.save(rest);
   }
 
   applySaved(): void {

@@ -23,6 +23,7 @@ import {
 import type { RuntimeChoice, TrainCall } from "../../../workers/train-api.ts";
 import { ensureDemoModel } from "../demo.ts";
 import { trainWorker } from "../workers.ts";
+import { HubDownloadState } from "./hub-download.svelte.ts";
 import { perProject } from "./per-project.ts";
 import { attempt } from "./attempt.ts";
 
@@ -76,7 +77,16 @@ export function isTrainable(model: ModelRow): boolean {
   return "config.json" in model.files && ("model.safetensors" in model.files || "model.safetensors.index.json" in model.files) && !("checkpoint.safetensors" in model.files) && (model.kind !== "trained" || "onnx/model.onnx" in model.files);
 }
 
-const stateFor = perProject((projectId: string, db: AppDatabase) => new TrainState(db, projectId));
+// Made in an effect root of its own: a $derived created while the Train panel mounts would
+// belong to that panel and stop updating once the user moves to another step (checked with
+// Svelte 5.59: canStart stayed false after notes were annotated in the Annotate step).
+const stateFor = perProject((projectId: string, db: AppDatabase) => {
+  let state: TrainState | undefined;
+  $effect.root(() => {
+    state = new TrainState(db, projectId);
+  });
+  return state!;
+});
 
 export function trainStateFor(db: AppDatabase, projectId: string): TrainState {
   return stateFor(projectId, db);
@@ -103,6 +113,9 @@ export class TrainState {
   demoMissing = $state<string | null>(null);
   error = $state<string | null>(null);
   ready = $state(false);
+
+  /** The "From Hugging Face" download; what it stores becomes the base model. */
+  readonly hub = new HubDownloadState((modelId) => this.useDownloaded(modelId));
 
   private controller: AbortController | null = null;
 
@@ -190,6 +203,14 @@ export class TrainState {
       this.chooseBase(stored.modelId);
     });
     this.uploading = false;
+  }
+
+  /** A model just downloaded becomes the base model; false when it cannot be trained from. */
+  private async useDownloaded(modelId: string): Promise<boolean> {
+    await this.refreshModels();
+    if (!this.models.some((model) => model.id === modelId)) return false;
+    this.chooseBase(modelId);
+    return true;
   }
 
   async start(): Promise<void> {

@@ -3,6 +3,8 @@ import { PUBLIC_HOSTS } from "../../../src/core/annotate/models.ts";
 import {
   connectionPlan,
   contentSecurityPolicy,
+  HUGGING_FACE_STORAGE,
+  hubOrigins,
   MODEL_HOSTS_KEY,
   planAllows,
   PRIVACY_KEY,
@@ -70,6 +72,66 @@ describe("connection plan", () => {
     expect(samePlan(before, connectionPlan(APP, { ...PUBLIC_HOSTS }, { offline: false, endpoint: null }))).toBe(true);
     expect(samePlan(before, connectionPlan(APP, MIRROR, { offline: false, endpoint: null }))).toBe(false);
     expect(samePlan(before, connectionPlan(APP, PUBLIC_HOSTS, { offline: true, endpoint: null }))).toBe(false);
+  });
+});
+
+describe("model downloads from a Hub", () => {
+  const off = { offline: false, endpoint: null };
+
+  it("are off by default: no Hub in the plan, though WebLLM's weights host is huggingface.co too", () => {
+    const plan = connectionPlan(APP, PUBLIC_HOSTS, readSettings(store({})));
+    expect(plan.hub).toBeNull();
+    expect(plan.destinations.flatMap((destination) => destination.kinds)).not.toContain("hub");
+    expect(plan.destinations.flatMap((destination) => destination.kinds)).not.toContain("hub-storage");
+  });
+
+  it("add huggingface.co and the storage hosts its redirects go to, each with its reason, and nothing else", () => {
+    const plan = connectionPlan(APP, MIRROR, { ...off, hub: "https://huggingface.co" });
+    expect(plan.hub).toBe("https://huggingface.co/");
+    expect(plan.destinations.map((destination) => [destination.origin, destination.kinds.join(" ")])).toEqual([
+      [APP, "app"],
+      ["https://models.hospital.example", "weights libs"],
+      ["https://huggingface.co", "hub"],
+      ...HUGGING_FACE_STORAGE.map((origin) => [origin, "hub-storage"]),
+    ]);
+    expect(HUGGING_FACE_STORAGE).toEqual(expect.arrayContaining(["https://cas-bridge.xethub.hf.co", "https://cdn-lfs.huggingface.co", "https://cdn-lfs-us-1.hf.co"]));
+    expect(plan.destinations.find((destination) => destination.origin === "https://huggingface.co")!.reasons[0]).toMatch(/only a model id and file names are sent, never a note/);
+    const connect = directive(contentSecurityPolicy(plan), "connect-src");
+    expect(connect.slice(-1 - HUGGING_FACE_STORAGE.length)).toEqual(["https://huggingface.co", ...HUGGING_FACE_STORAGE]);
+    expect(planAllows(plan, "https://cas-bridge.xethub.hf.co/xet-bridge-us/abc")).toBe(true);
+    expect(planAllows(plan, "https://evil.hf.co/x")).toBe(false);
+  });
+
+  it("add only a mirror's own origin, share it with the weights host, and none while offline", () => {
+    expect(hubOrigins("https://models.hospital.example/hf")).toEqual(["https://models.hospital.example"]);
+    expect(hubOrigins("https://huggingface.co/")).toEqual(["https://huggingface.co", ...HUGGING_FACE_STORAGE]);
+    const plan = connectionPlan(APP, MIRROR, { ...off, hub: "https://models.hospital.example/hf" });
+    expect(plan.hub).toBe("https://models.hospital.example/hf/");
+    expect(plan.destinations.map((destination) => [destination.origin, destination.kinds.join(" ")])).toEqual([
+      [APP, "app"],
+      ["https://models.hospital.example", "weights libs hub"],
+    ]);
+    const offline = connectionPlan(APP, MIRROR, { offline: true, endpoint: null, hub: "https://huggingface.co" });
+    expect(offline.hub).toBeNull();
+    expect(offline.destinations.map((destination) => destination.origin)).toEqual([APP]);
+  });
+
+  it("leave out a Hub address that is not an absolute http(s) URL, and say why", () => {
+    const plan = connectionPlan(APP, MIRROR, { ...off, hub: "huggingface.co" });
+    expect(plan.hub).toBeNull();
+    expect(plan.rejected).toEqual([{ kind: "hub", value: "huggingface.co", problem: expect.stringMatching(/Hub address "huggingface\.co" is not an absolute URL/) }]);
+  });
+
+  it("are saved with the other settings, and a change of Hub is a change of plan", () => {
+    expect(readSettings(store({ [PRIVACY_KEY]: JSON.stringify({ offline: false, endpoint: null, hub: " https://huggingface.co/ " }) }))).toEqual({
+      offline: false,
+      endpoint: null,
+      hub: "https://huggingface.co/",
+    });
+    const before = connectionPlan(APP, MIRROR, off);
+    expect(samePlan(before, connectionPlan(APP, MIRROR, { ...off, hub: "https://huggingface.co/" }))).toBe(false);
+    // Same origin as the weights host, other path: the CSP is the same, the download addresses are not.
+    expect(samePlan(before, connectionPlan(APP, MIRROR, { ...off, hub: "https://models.hospital.example/hf/" }))).toBe(false);
   });
 });
 
