@@ -55,7 +55,7 @@ import type { PredictRequest, ReleaseRequest } from "../../../workers/infer-api.
 import { inferWorker, llmWorker } from "../workers.ts";
 import { policyAllows } from "../csp.ts";
 import { allowEndpointForNextLoad } from "./privacy.svelte.ts";
-import { perProject } from "./per-project.ts";
+import { perProject } from "./per-project.svelte.ts";
 import { attempt } from "./attempt.ts";
 
 export type BackendKind = "webllm" | "endpoint" | "terms" | "model";

@@ -8,7 +8,7 @@ import { DEFAULT_DATABASE_NAME, listRuns, type AppDatabase, type RunRow } from "
 import type { CurveCall, RuntimeChoice } from "../../../workers/train-api.ts";
 import { trainWorker } from "../workers.ts";
 import { attempt } from "./attempt.ts";
-import { perProject } from "./per-project.ts";
+import { perProject } from "./per-project.svelte.ts";
 import { trainStateFor, type TrainState } from "./train.svelte.ts";
 
 const stateFor = perProject((projectId: string, db: AppDatabase) => new CurveState(db, projectId));

@@ -18,7 +18,7 @@ import type { TrainRunConfig } from "../../core/train/run.ts";
 import pkg from "../../../package.json";
 import { downloadBytes } from "../download.ts";
 import { trainWorker } from "../workers.ts";
-import { perProject } from "./per-project.ts";
+import { perProject } from "./per-project.svelte.ts";
 import { attempt } from "./attempt.ts";
 
 export const APP_VERSION: string = (pkg as { version: string }).version;

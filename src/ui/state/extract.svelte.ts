@@ -9,7 +9,7 @@ import type { InferRequest } from "../../../workers/infer-api.ts";
 import { downloadBytes } from "../download.ts";
 import { inferWorker } from "../workers.ts";
 import { attempt } from "./attempt.ts";
-import { perProject } from "./per-project.ts";
+import { perProject } from "./per-project.svelte.ts";
 import { chooseRuntime, type Runtime } from "./train.svelte.ts";
 
 export type NoteChoice = Split | "all";

@@ -13,7 +13,7 @@ import { loadNoteReview, projectAgreement, reviewQueue, saveNoteReview } from ".
 import type { EntityType } from "../../core/schema/types.ts";
 import { findNotes, setSplit, type AppDatabase, type NoteRow, type Split } from "../../core/store/index.ts";
 import { attempt } from "./attempt.ts";
-import { perProject } from "./per-project.ts";
+import { perProject } from "./per-project.svelte.ts";
 
 const REVIEWER_KEY = "review:reviewer";
 

@@ -24,7 +24,7 @@ import type { RuntimeChoice, TrainCall } from "../../../workers/train-api.ts";
 import { ensureDemoModel } from "../demo.ts";
 import { trainWorker } from "../workers.ts";
 import { HubDownloadState } from "./hub-download.svelte.ts";
-import { perProject } from "./per-project.ts";
+import { perProject } from "./per-project.svelte.ts";
 import { attempt } from "./attempt.ts";
 
 export interface Runtime extends RuntimeChoice {
@@ -77,16 +77,7 @@ export function isTrainable(model: ModelRow): boolean {
   return "config.json" in model.files && ("model.safetensors" in model.files || "model.safetensors.index.json" in model.files) && !("checkpoint.safetensors" in model.files) && (model.kind !== "trained" || "onnx/model.onnx" in model.files);
 }
 
-// Made in an effect root of its own: a $derived created while the Train panel mounts would
-// belong to that panel and stop updating once the user moves to another step (checked with
-// Svelte 5.59: canStart stayed false after notes were annotated in the Annotate step).
-const stateFor = perProject((projectId: string, db: AppDatabase) => {
-  let state: TrainState | undefined;
-  $effect.root(() => {
-    state = new TrainState(db, projectId);
-  });
-  return state!;
-});
+const stateFor = perProject((projectId: string, db: AppDatabase) => new TrainState(db, projectId));
 
 export function trainStateFor(db: AppDatabase, projectId: string): TrainState {
   return stateFor(projectId, db);
