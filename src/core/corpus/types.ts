@@ -11,6 +11,21 @@ export interface Span {
   attributes?: Record<string, string>;
 }
 
+/**
+ * A relation between two spans of one note's annotation: `from` and `to` index that
+ * annotation's span list (as brat's R lines name T ids). An undirected relation type still
+ * stores an order; comparisons ignore it.
+ */
+export interface Relation {
+  type: string;
+  from: number;
+  to: number;
+  confidence?: number;
+}
+
+/** Document-level labels of a note: label name → the chosen value(s) (one for single choice). */
+export type DocumentLabels = Record<string, string[]>;
+
 /** One note as a parser produced it, before it is stored. */
 export interface ParsedNote {
   /** The id the source gave (file name, CSV id column, JSONL id), unique within an import. */
@@ -19,6 +34,10 @@ export interface ParsedNote {
   text: string;
   /** Annotations that came with the file (JSONL entities, brat .ann, CoNLL tags). */
   spans?: Span[];
+  /** Relations between those spans (brat R lines, JSONL `relations`). */
+  relations?: Relation[];
+  /** Document labels (JSONL `labels`). */
+  labels?: DocumentLabels;
   /** The file the note came from, for messages. */
   sourceFile: string;
 }

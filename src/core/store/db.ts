@@ -3,7 +3,7 @@
 // test (or a worker) can open its own database by name.
 
 import { Dexie, type EntityTable, type Table } from "dexie";
-import type { Span } from "../corpus/types.ts";
+import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
 import type { ErrorData } from "../errors.ts";
 import { AppError, StorageFullError } from "../errors.ts";
 import type { TaskSchema } from "../schema/types.ts";
@@ -78,6 +78,10 @@ export interface AnnotationRow {
   /** The run that produced the spans; "" when none (imported or hand-made). */
   runId: string;
   spans: Span[];
+  /** Relations between this row's spans (indexes into `spans`). */
+  relations?: Relation[];
+  /** The note's document labels, where the annotator gave them. */
+  labels?: DocumentLabels;
   updatedAt: Millis;
   meta?: AnnotationMeta;
 }
