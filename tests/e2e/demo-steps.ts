@@ -39,9 +39,12 @@ export async function toStep(page: Page, step: string, panel: string) {
   await page.getByTestId(panel).waitFor();
 }
 
-/** Annotates the pool through a local OpenAI-compatible server, allowed and consented to; the caller closes it. */
-export async function annotateWithServer(page: Page): Promise<FakeLlmServer> {
-  const server = await startFakeLlmServer(LEXICON, TYPES);
+/**
+ * Annotates the pool through a local OpenAI-compatible server that answers from `lexicon`,
+ * allowed and consented to, and waits for `poolNotes` notes; the caller closes the server.
+ */
+export async function annotateWithServer(page: Page, lexicon = LEXICON, poolNotes = POOL.length): Promise<FakeLlmServer> {
+  const server = await startFakeLlmServer(lexicon, TYPES);
   // Allow the on-premise server in the privacy settings (what the Privacy panel saves), then reload so the page's policy admits it.
   await page.evaluate((url) => localStorage.setItem("privacy:settings", JSON.stringify({ offline: false, endpoint: url })), server.baseUrl);
   await page.reload();
@@ -53,7 +56,7 @@ export async function annotateWithServer(page: Page): Promise<FakeLlmServer> {
   await page.getByTestId("endpoint-model").fill("lexicon-7b");
   await page.getByTestId("consent-checkbox").check();
   await page.getByTestId("start-run").click();
-  await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
+  await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(poolNotes));
   return server;
 }
 

@@ -7,9 +7,10 @@
 import type { Locator, Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { dropFiles, openApp, screenshot, type OpenBrowser } from "./browser.ts";
-import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server.ts";
+import type { FakeLlmServer } from "./fixtures/openai-server.ts";
+import { annotateWithServer, toStep } from "./demo-steps.ts";
 
-const TYPES = ["Chemical", "Disease"]; // keys 1 and 2 in the demo schema
+// Types Chemical and Disease: keys 1 and 2 in the demo schema.
 const EN = { id: "en-review", text: "Patient took aspirin and ibuprofen, developed gastritis and fever." };
 const JA = { id: "ja-review", text: "患者は胸痛と発熱を訴え、アスピリンを内服した。" };
 // The "LLM": aspirin right, gastritis with the wrong type, fever where the reviewer disagrees,
@@ -27,11 +28,6 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function toStep(page: Page, step: string, panel: string) {
-  await page.getByTestId(`step-${step}`).click();
-  await page.getByTestId(panel).waitFor();
-}
-
 async function importNotes(page: Page) {
   const lines = [EN, JA].map((note) => JSON.stringify(note)).join("\n") + "\n";
   await dropFiles(page, "[data-testid=dropzone]", [{ name: "review.jsonl", content: lines }]);
@@ -39,18 +35,7 @@ async function importNotes(page: Page) {
 }
 
 async function annotate(page: Page) {
-  server = await startFakeLlmServer(LEXICON, TYPES);
-  await page.evaluate((url) => localStorage.setItem("privacy:settings", JSON.stringify({ offline: false, endpoint: url })), server.baseUrl);
-  await page.reload();
-  await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
-  await toStep(page, "annotate", "annotate-panel");
-  await page.getByTestId("backend-endpoint").check();
-  await page.getByTestId("endpoint-enabled").check();
-  await page.getByTestId("endpoint-url").fill(server.baseUrl);
-  await page.getByTestId("endpoint-model").fill("lexicon-7b");
-  await page.getByTestId("consent-checkbox").check();
-  await page.getByTestId("start-run").click();
-  await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(DEMO_POOL + 2));
+  server = await annotateWithServer(page, LEXICON, DEMO_POOL + 2);
 }
 
 /** The spans of the open note as the span list shows them: "words Type decision origins". */
