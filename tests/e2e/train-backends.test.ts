@@ -1,4 +1,4 @@
-// The same training steps on WebAssembly and on WebGPU (SwiftShader in headless Chromium)
+// The same training steps (and predictions) on WebAssembly and on WebGPU (SwiftShader in headless Chromium)
 // give the same losses and updated parameters within float32 tolerance, and the WebGPU run
 // really runs on WebGPU: the adapter is the GPU one, kernels execute on it, and parameters
 // and moments stay in GPU buffers between steps.
@@ -76,7 +76,7 @@ describe("training steps on WebAssembly and WebGPU", () => {
       root: pages,
       base: "./",
       logLevel: "warn",
-      build: { outDir: dir, emptyOutDir: true, target: "es2022", rollupOptions: { input: join(pages, "train-parity.html") } },
+      build: { outDir: dir, emptyOutDir: true, target: "es2022", rollupOptions: { input: [join(pages, "train-parity.html"), join(pages, "infer-parity.html")] } },
     });
     const ortDist = resolve("node_modules/onnxruntime-web/dist");
     for (const file of readdirSync(ortDist)) if (/^ort-wasm.*\.(wasm|mjs)$/.test(file)) cpSync(join(ortDist, file), join(dir, "ort", file));
@@ -128,5 +128,23 @@ describe("training steps on WebAssembly and WebGPU", () => {
     // The layout the step graph uses: index inputs of different shapes.
     expect(Object.values(diffs.sharedDyPos1).every((d) => d < 1e-5)).toBe(true);
     expect(Object.values(diffs.twoScattersIndicesAsInputs).every((d) => d < 1e-5)).toBe(true);
+  });
+
+  it("predict on WebGPU the spans WebAssembly predicts, long notes windowed the same way", async () => {
+    await browser!.page.goto(`${url}infer-parity.html`);
+    const page = browser!.page;
+    await page.waitForFunction(() => "inferParity" in window);
+    const parity = (await page.evaluate(() => (window as unknown as { inferParity(): Promise<unknown> }).inferParity())) as {
+      wasm: { start: number; end: number; type: string; confidence?: number }[][];
+      webgpu: { start: number; end: number; type: string; confidence?: number }[][];
+      maxAbsProbability: number;
+      kernelTypes: Record<string, number>;
+    };
+    console.log(`inference, wasm vs webgpu: max |Δp| ${parity.maxAbsProbability}, kernels ${JSON.stringify(parity.kernelTypes)}`);
+    expect(parity.kernelTypes.MatMul).toBeGreaterThan(0);
+    expect(parity.maxAbsProbability).toBeLessThan(1e-4);
+    expect(parity.wasm.flat().length).toBeGreaterThan(0);
+    const plain = (notes: typeof parity.wasm) => notes.map((spans) => spans.map(({ start, end, type }) => ({ start, end, type })));
+    expect(plain(parity.webgpu)).toEqual(plain(parity.wasm));
   });
 });
