@@ -247,6 +247,8 @@ export class TrainState {
     if (dev) this.dev = dev;
     if (point) this.losses = [...this.losses, point];
     if (devPoint) this.dev = [...this.dev, devPoint];
+    // The worker's onnxruntime keeps its lost GPU device: later runs there go to WebAssembly.
+    if (rest.fallbacks?.length && rest.backend === "wasm") this.backendChoice = "wasm";
     this.progress = rest;
   }
 
