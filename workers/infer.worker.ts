@@ -1,5 +1,6 @@
 // Inference off the main thread: a stored model over a project's notes, each note's spans
 // saved as it finishes (origin "model"), progress out, cancel in.
+import "./bind-policy.ts";
 import * as ort from "onnxruntime-web";
 // The app's own copies of onnxruntime-web's WebAssembly (the default bundle runs the JSEP
 // build, which serves both wasm and WebGPU): never the CDN transformers.js would point at.

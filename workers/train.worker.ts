@@ -1,5 +1,6 @@
 // Training and evaluation off the main thread: a run (new or resumed) with progress out and
 // pause/cancel in, source-vs-adapted comparisons on the gold notes, and model uploads.
+import "./bind-policy.ts";
 import * as ort from "onnxruntime-web";
 // The app's own copies of onnxruntime-web's WebAssembly (see infer.worker.ts).
 import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";
