@@ -93,7 +93,7 @@ export class DeviceLostError extends AppError {
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`The GPU stopped (device lost${reason ? `, reason "${reason}"` : ""})${detail ? `: ${detail}` : ""}.`, options);
+    super(`The GPU stopped (device lost${reason ? `, reason "${reason}"` : ""})${detail ? `: ${detail.replace(/\.$/, "")}` : ""}.`, options);
   }
 }
 

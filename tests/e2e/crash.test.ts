@@ -21,11 +21,14 @@ import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server
 /** importFiles' default batch: a batch closes at 2,000 files (or 8 MB). */
 const BATCH_FILES = 2000;
 const POOL = readFileSync("public/demo/notes-pool.jsonl", "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { text: string }).text);
-/** The gold notes' entities: terms for the Annotate step's term-list annotator. */
+/** Terms for the Annotate step's term-list annotator: the gold notes' entities and a few pool words. */
 const GOLD_TERMS = readFileSync("public/demo/notes-gold.jsonl", "utf8")
   .trim()
   .split("\n")
-  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities);
+  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities)
+  // Words of the pool notes, so that the annotations hold spans.
+  .concat(["atorvastatin", "sertraline", "morphine"].map((text) => ({ text, type: "Chemical" })))
+  .concat(["myalgia", "depression", "insomnia", "stomatitis"].map((text) => ({ text, type: "Disease" })));
 
 let open: OpenBrowser | undefined;
 let server: FakeLlmServer | undefined;

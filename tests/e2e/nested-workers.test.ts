@@ -25,7 +25,10 @@ import { openApp, type OpenBrowser } from "./browser.ts";
 const GOLD_TERMS = readFileSync("public/demo/notes-gold.jsonl", "utf8")
   .trim()
   .split("\n")
-  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities);
+  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities)
+  // Words of the pool notes, so that the annotations hold spans.
+  .concat(["atorvastatin", "sertraline", "morphine"].map((text) => ({ text, type: "Chemical" })))
+  .concat(["myalgia", "depression", "insomnia", "stomatitis"].map((text) => ({ text, type: "Disease" })));
 
 async function startTracker(): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
   const hits: string[] = [];

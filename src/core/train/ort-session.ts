@@ -45,11 +45,13 @@ export type Feed = HostTensor | DeviceTensor;
 // --- WebGPU device loss ---
 //
 // onnxruntime-web 1.31 does not watch its GPUDevice's `lost` promise (it only awaits it on
-// dispose), and a lost device fails no call by itself: commands on it are no-ops, so a
-// session run whose outputs stay in GPU buffers "succeeds", and the first read back to the
-// host rejects (mapAsync) with an error that does not say why. So the adapter watches
-// `ort.env.webgpu.device.lost` itself, and every WebGPU call goes through a guard that
-// turns any failure after a loss, or a success that came after it, into a DeviceLostError.
+// dispose). Seen in headless Chromium with the GPU process crashed mid-training: the one
+// pending buffer read (mapAsync) rejects, onnxruntime swallows that, and the session run
+// in flight never settles; a run whose outputs stay in GPU buffers can also "succeed" on
+// a lost device, whose commands are no-ops. So the adapter watches the device's `lost`
+// promise itself, and every WebGPU call goes through a guard that ends it with a
+// DeviceLostError as soon as the device is lost: pending calls at once, later ones
+// before they start, failures that the loss explains, and results that came after it.
 
 type Guard = <T>(work: () => Promise<T>) => Promise<T>;
 const unguarded: Guard = (work) => work();
@@ -69,7 +71,15 @@ const LOSS_SETTLE_MS = 1000;
 /** A guard for calls on the device whose `lost` promise is given (exported for its test). */
 export function deviceLossGuard(lostPromise: Promise<LostInfo>, settleMs = LOSS_SETTLE_MS): Guard {
   let lost: LostInfo | null = null;
-  const settled = lostPromise.then((info) => (lost = { reason: info.reason ?? "", message: info.message ?? "" }));
+  const lostError = (cause?: unknown) => new DeviceLostError(lost!.reason, lost!.message, cause === undefined ? undefined : { cause });
+  /** The calls in flight: each one's way to be ended when the device is lost. */
+  const inFlight = new Set<(error: DeviceLostError) => void>();
+  const settled = lostPromise.then((info) => {
+    lost = { reason: info.reason ?? "", message: info.message ?? "" };
+    for (const end of inFlight) end(lostError());
+    inFlight.clear();
+    return lost;
+  });
   const lostWithin = async (): Promise<LostInfo | null> => {
     if (lost) return lost;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,16 +87,23 @@ export function deviceLossGuard(lostPromise: Promise<LostInfo>, settleMs = LOSS_
     return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
   };
   return async (work) => {
+    if (lost) throw lostError();
+    let end!: (error: DeviceLostError) => void;
+    const ended = new Promise<never>((_, reject) => (end = reject));
+    inFlight.add(end);
     let result;
     try {
-      result = await work();
+      result = await Promise.race([work(), ended]);
     } catch (error) {
+      if (error instanceof DeviceLostError) throw error;
       const info = await lostWithin();
-      if (info) throw new DeviceLostError(info.reason, info.message, { cause: error });
+      if (info) throw lostError(error);
       throw error;
+    } finally {
+      inFlight.delete(end);
     }
     // Results computed on a lost device are not results.
-    if (lost) throw new DeviceLostError(lost.reason, lost.message);
+    if (lost) throw lostError();
     return result;
   };
 }

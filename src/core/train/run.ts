@@ -23,8 +23,11 @@
 //   its model row; a checkpoint with the progress that points at it; the finished model's
 //   files with the checkpoint's removal and the run's "done".
 // - When the WebGPU device is lost (DeviceLostError), the run is not failed: the event is
-//   recorded in the progress (`fallbacks`) and the same run goes on from its last
-//   checkpoint on WebAssembly, which holds no GPU state to lose.
+//   recorded in the progress (`fallbacks`), the run stays "running", and the error goes to
+//   the caller, which resumes the run from its last checkpoint on WebAssembly in a fresh
+//   onnxruntime-web: the one that held the lost device is stuck (a session run on it never
+//   settles, and later calls into its WebAssembly instance wait behind it), so the app
+//   resumes in a new training worker (src/ui/state/train.svelte.ts).
 
 import { CancelledError, DeviceLostError, NotFoundError, toErrorData } from "../errors.ts";
 import { spanMetrics } from "../eval/span-metrics.ts";
@@ -256,34 +259,18 @@ function thin(points: LossPoint[]): LossPoint[] {
 }
 
 /**
- * Runs (or resumes) a training run to its end, a pause or a cancel. A GPU lost on the way
- * is not the end: the run goes on from its last checkpoint on WebAssembly.
+ * Runs (or resumes) a training run, from its stored checkpoint or the start, to its end, a
+ * pause or a cancel. A lost GPU ends it with a DeviceLostError and the run left "running",
+ * its `fallbacks` saying from which checkpoint to go on on WebAssembly (see the top).
  */
 export async function runTraining(db: AppDatabase, runId: string, options: TrainRunOptions = {}): Promise<TrainSummary> {
-  pauseRequests.delete(runId);
-  let backend = options.backend ?? "wasm";
-  try {
-    for (;;) {
-      try {
-        return await trainOnce(db, runId, backend, options);
-      } catch (error) {
-        // trainOnce recorded the fallback; any other error, or one on wasm, ends the run.
-        if (!(error instanceof DeviceLostError) || backend === "wasm") throw error;
-        backend = "wasm";
-      }
-    }
-  } finally {
-    pauseRequests.delete(runId);
-  }
-}
-
-/** One attempt on one backend, from the stored checkpoint (or the start). */
-async function trainOnce(db: AppDatabase, runId: string, backend: Backend, options: TrainRunOptions): Promise<TrainSummary> {
   const run = await getRun(db, runId);
   if (run.kind !== "train") throw new NotFoundError(`Run ${runId} is not a training run.`);
   const config = run.config as TrainRunConfig;
   const { hyper } = config;
+  const backend = options.backend ?? "wasm";
   const { createSession } = options;
+  pauseRequests.delete(runId);
 
   const folder = await readStoredFolder(db, config.baseModelId);
   const modelConfig = modelConfigFor(folder, config.labels);
@@ -474,7 +461,7 @@ async function trainOnce(db: AppDatabase, runId: string, backend: Backend, optio
     return { runId, modelId: config.modelId, status: "done", steps: trainer.stepCount, bestDevF1 };
   } catch (error) {
     if (error instanceof DeviceLostError && backend !== "wasm") {
-      // Not a failure: runTraining goes on from the stored checkpoint on WebAssembly.
+      // Not a failure: the caller goes on from the stored checkpoint on WebAssembly.
       fallbacks = [...fallbacks, { from: backend, to: "wasm", lostAfterStep: lastStep, resumedFrom: checkpointStep, message: error.message }];
       await save();
       throw error;
@@ -487,6 +474,7 @@ async function trainOnce(db: AppDatabase, runId: string, backend: Backend, optio
     if (!cancelled) throw error;
     return { runId, modelId: config.modelId, status: "cancelled", steps: trainer.stepCount, bestDevF1 };
   } finally {
+    pauseRequests.delete(runId);
     await trainer.release().catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 // The WebGPU guard of the training adapter: a call on a device that is lost (the browser's
 // GPUDevice.lost promise has resolved) ends in a DeviceLostError, whether the call failed
-// (a buffer read back to the host) or "succeeded" (commands on a lost device are no-ops).
+// (a buffer read back to the host), never settles (onnxruntime's session run after a GPU
+// process crash) or "succeeded" (commands on a lost device are no-ops).
 // Other failures stay what they were. The device here is its `lost` promise only: Node has
 // no WebGPU, and that promise is all the guard reads.
 import { describe, expect, it } from "vitest";
@@ -30,13 +31,29 @@ describe("the WebGPU device-loss guard", () => {
     expect((error as DeviceLostError).cause).toBe(mapFailed);
   });
 
+  it("ends a call that never settles once the device is lost", async () => {
+    const gpu = device();
+    const guard = deviceLossGuard(gpu.lost);
+    const hung = guard(() => new Promise<never>(() => undefined));
+    gpu.lose({ reason: "unknown", message: "A valid external Instance reference no longer exists." });
+    await expect(hung).rejects.toThrow('The GPU stopped (device lost, reason "unknown"): A valid external Instance reference no longer exists.');
+    // Later calls end before they start.
+    let started = false;
+    await expect(guard(async () => (started = true))).rejects.toBeInstanceOf(DeviceLostError);
+    expect(started).toBe(false);
+  });
+
   it("refuses a result that came back after the loss", async () => {
     const gpu = device();
     const guard = deviceLossGuard(gpu.lost);
     expect(await guard(async () => 1)).toBe(1);
-    gpu.lose({ reason: "destroyed", message: "" });
-    await gpu.lost;
-    await expect(guard(async () => 2)).rejects.toThrow('The GPU stopped (device lost, reason "destroyed").');
+    // The device is lost while the call's result is on its way back.
+    const late = guard(async () => {
+      gpu.lose({ reason: "destroyed", message: "" });
+      await gpu.lost;
+      return 2;
+    });
+    await expect(late).rejects.toThrow('The GPU stopped (device lost, reason "destroyed").');
   });
 
   it("passes other failures through unchanged while the device lives", async () => {
