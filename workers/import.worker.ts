@@ -1,4 +1,5 @@
 // Import off the main thread: files in, notes stored, progress out.
+import "./bind-policy.ts";
 import { decodeText } from "../src/core/corpus/encoding.ts";
 import { inspectDelimited } from "../src/core/corpus/delimited.ts";
 import { extensionOf } from "../src/core/corpus/file-names.ts";

@@ -2,6 +2,7 @@
 // saved as it finishes (origin "model"), progress out, cancel in; and a stored model's
 // spans for texts the page sends (the source-model annotator), its session kept loaded
 // between calls.
+import "./bind-policy.ts";
 import * as ort from "onnxruntime-web";
 // The app's own copies of onnxruntime-web's WebAssembly (the default bundle runs the JSEP
 // build, which serves both wasm and WebGPU): never the CDN transformers.js would point at.

@@ -82,6 +82,12 @@ export class WorkerClient {
     });
   }
 
+  /** Rejects every call still waiting for an answer (their worker is being terminated). */
+  failPending(error: Error): void {
+    for (const call of this.pending.values()) call.reject(error);
+    this.pending.clear();
+  }
+
   call<R, P = unknown>(method: string, params: unknown, options: CallOptions<P> = {}): Promise<R> {
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {

@@ -2,6 +2,7 @@
 // pause/cancel in, learning curves, source-vs-adapted comparisons on the gold notes, model
 // uploads, and model downloads from a Hub (off the page's thread; this worker runs under the
 // page's policy).
+import "./bind-policy.ts";
 import * as ort from "onnxruntime-web";
 // The app's own copies of onnxruntime-web's WebAssembly (see infer.worker.ts).
 import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";

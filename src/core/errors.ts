@@ -123,6 +123,23 @@ export class SettingError extends AppError {
   }
 }
 
+/**
+ * The GPU device a computation ran on was lost: a driver reset, the GPU process crashed,
+ * another tab took the GPU, or the device was destroyed. Its buffers are gone; work can
+ * only go on from data on the host (a checkpoint) or on another backend.
+ */
+export class DeviceLostError extends AppError {
+  override name = "DeviceLostError";
+  constructor(
+    /** GPUDeviceLostInfo.reason ("destroyed" or "unknown"), "" when not known. */
+    readonly reason: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`The GPU stopped (device lost${reason ? `, reason "${reason}"` : ""})${detail ? `: ${detail.replace(/\.$/, "")}` : ""}.`, options);
+  }
+}
+
 export function toErrorData(error: unknown): ErrorData {
   if (error instanceof AppError) return error.toData();
   if (error instanceof Error) return { name: error.name, message: error.message };
@@ -147,6 +164,11 @@ export function fromErrorData(data: ErrorData): Error {
       return new NotFoundError(data.message);
     case "HubError":
       return new HubError(data.modelId ?? "?", data.file, (data.reason ?? "http") as HubProblem, data.problem ?? data.message);
+    case "DeviceLostError": {
+      const error = new DeviceLostError("", "");
+      error.message = data.message;
+      return error;
+    }
     case "CancelledError": {
       const error = new CancelledError();
       error.message = data.message;

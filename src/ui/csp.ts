@@ -7,10 +7,10 @@
 // Workers: a dedicated worker loaded from a URL takes its policy from its own response
 // headers, not from the page (Chromium, CSP3), so a worker script served without a CSP
 // header could connect anywhere. A worker made from a blob: URL inherits the page's
-// policy. So every same-origin module worker the page starts is started as a one-line
-// blob: module that imports the real script: same code, same import.meta.url, and the
-// page's policy. (Workers that a worker starts, e.g. onnxruntime's threads, take their
-// own headers' policy; they compute and fetch nothing.)
+// policy. So every same-origin worker the page starts is started as a one-line blob:
+// module that imports the real script (workers/policy-bound.ts), and every worker of the
+// app does the same for the workers it starts (onnxruntime's threads).
+import { bindWorkersToPolicy } from "../../workers/policy-bound.ts";
 import { connectionPlan, contentSecurityPolicy, planAllows, readModelHosts, readSettings, type ConnectionPlan } from "../core/privacy/policy.ts";
 
 export interface PolicyInForce {
@@ -41,26 +41,6 @@ function applyPolicy(): PolicyInForce {
   meta.dataset.source = "privacy";
   document.head.prepend(meta);
   return { plan, policy };
-}
-
-/** Starts same-origin workers from a blob: module, so that the page's policy binds them. */
-function bindWorkersToPolicy(): void {
-  const Native = globalThis.Worker;
-  if (!Native) return;
-  class PolicyBoundWorker extends Native {
-    constructor(scriptUrl: string | URL, options?: WorkerOptions) {
-      const url = new URL(String(scriptUrl), document.baseURI);
-      if (url.origin !== location.origin) {
-        super(scriptUrl, options);
-        return;
-      }
-      const source = options?.type === "module" ? `import ${JSON.stringify(url.href)};` : `importScripts(${JSON.stringify(url.href)});`;
-      const blobUrl = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
-      // Not revoked: a few bytes per worker, and no race with the worker's own fetch of it.
-      super(blobUrl, options);
-    }
-  }
-  globalThis.Worker = PolicyBoundWorker;
 }
 
 export const policyInForce: PolicyInForce = applyPolicy();

@@ -20,13 +20,27 @@ export function llmWorker(): Worker {
 }
 
 let trainClient: WorkerClient | undefined;
+let trainNative: Worker | undefined;
 
 /** Training, the source-vs-adapted comparison, and model uploads (workers/train.worker.ts). */
 export function trainWorker(): WorkerClient {
-  trainClient ??= new WorkerClient(
-    new Worker(new URL("../../workers/train.worker.ts", import.meta.url), { type: "module", name: "train" }),
-  );
+  if (!trainClient) {
+    trainNative = new Worker(new URL("../../workers/train.worker.ts", import.meta.url), { type: "module", name: "train" });
+    trainClient = new WorkerClient(trainNative);
+  }
   return trainClient;
+}
+
+/**
+ * Ends the training worker and the onnxruntime-web in it; the next trainWorker() starts a
+ * fresh one. For a worker whose onnxruntime is stuck on a lost GPU device. Calls still
+ * waiting there are rejected with `reason`.
+ */
+export function replaceTrainWorker(reason: Error): void {
+  trainNative?.terminate();
+  trainClient?.failPending(reason);
+  trainNative = undefined;
+  trainClient = undefined;
 }
 
 let inferClient: WorkerClient | undefined;

@@ -1,9 +1,11 @@
 // Nothing lost: the tab's renderer is killed (CDP Page.crash: the page and its workers die
-// at once, no unload, no cleanup) in the middle of an import of many files and in the
-// middle of an annotation run; the app opened again finds a consistent store (each import
-// batch whole or absent, no half-written note, at most one annotation row per note and
-// run) and the run resumes from its last stored note. And when storage runs out (a small
-// quota set through CDP), the user reads why and the store stays consistent.
+// at once, no unload, no cleanup) in the middle of an import of many files, of an
+// annotation run and of a training run; the app opened again finds a consistent store
+// (each import batch whole or absent, no half-written note, at most one annotation row per
+// note and run; one training run with one model whose files are whole and whose checkpoint
+// is the one the run's progress names) and each run resumes from its last stored note or
+// checkpoint. And when storage runs out (a small quota set through CDP), the user reads
+// why and the store stays consistent.
 //
 // Checked here, headless Chromium 156: `page.goto("chrome://crash")` does not kill the
 // page's own renderer (the navigation swaps to a new process and is aborted), so it proves
@@ -19,6 +21,14 @@ import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server
 /** importFiles' default batch: a batch closes at 2,000 files (or 8 MB). */
 const BATCH_FILES = 2000;
 const POOL = readFileSync("public/demo/notes-pool.jsonl", "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { text: string }).text);
+/** Terms for the Annotate step's term-list annotator: the gold notes' entities and a few pool words. */
+const GOLD_TERMS = readFileSync("public/demo/notes-gold.jsonl", "utf8")
+  .trim()
+  .split("\n")
+  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities)
+  // Words of the pool notes, so that the annotations hold spans.
+  .concat(["atorvastatin", "sertraline", "morphine"].map((text) => ({ text, type: "Chemical" })))
+  .concat(["myalgia", "depression", "insomnia", "stomatitis"].map((text) => ({ text, type: "Disease" })));
 
 let open: OpenBrowser | undefined;
 let server: FakeLlmServer | undefined;
@@ -117,6 +127,89 @@ function stored(page: Page, projectName: string): Promise<StoredProject> {
       }),
     projectName,
   );
+}
+
+interface StoredFile {
+  byteLength: number;
+  chunkCount: number;
+  /** What the chunks hold: their indices in key order and their bytes in all. */
+  chunkIndices: number[];
+  chunkBytes: number;
+}
+
+interface StoredTraining {
+  runs: { id: string; status: string; modelId: string; progress: { step: number; checkpointStep: number; resumedFrom: number | null; losses: { step: number }[] } | null }[];
+  models: { id: string; kind: string; files: Record<string, StoredFile> }[];
+  /** Chunks whose model or file no model row lists. */
+  orphanChunks: number;
+  /** The step written into each model's checkpoint.safetensors (its __metadata__), by model id. */
+  checkpointSteps: Record<string, number>;
+}
+
+/** The project's training runs, every model with its files as the chunks really hold them, read by the page. */
+function storedTraining(page: Page, projectName: string): Promise<StoredTraining> {
+  return page.evaluate(
+    (projectName) =>
+      new Promise<StoredTraining>((resolve, reject) => {
+        const request = indexedDB.open("clinical-adapt");
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => {
+          const db = request.result;
+          const tx = db.transaction(["projects", "runs", "models", "modelChunks"]);
+          const all = (store: string) =>
+            new Promise<any[]>((done, fail) => {
+              const get = tx.objectStore(store).getAll();
+              get.onsuccess = () => done(get.result);
+              get.onerror = () => fail(get.error);
+            });
+          Promise.all([all("projects"), all("runs"), all("models"), all("modelChunks")]).then(([projects, runs, models, chunks]) => {
+            db.close();
+            const id = projects.find((project) => project.name === projectName)?.id;
+            const chunksOf = (modelId: string, fileName: string) => chunks.filter((c) => c.modelId === modelId && c.fileName === fileName);
+            const checkpointSteps: Record<string, number> = {};
+            for (const model of models) {
+              const parts = chunksOf(model.id, "checkpoint.safetensors");
+              if (!(("checkpoint.safetensors" in model.files) && parts.length)) continue;
+              const bytes = new Uint8Array(parts.reduce((n, c) => n + c.bytes.byteLength, 0));
+              let offset = 0;
+              for (const part of parts) (bytes.set(part.bytes, offset), (offset += part.bytes.byteLength));
+              const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+              const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+              checkpointSteps[model.id] = Number(header.__metadata__.step);
+            }
+            resolve({
+              runs: runs
+                .filter((run) => run.projectId === id && run.kind === "train")
+                .map((run) => ({ id: run.id, status: run.status, modelId: run.config.modelId, progress: run.progress })),
+              models: models.map((model) => ({
+                id: model.id,
+                kind: model.kind,
+                files: Object.fromEntries(
+                  Object.entries(model.files as Record<string, { byteLength: number; chunkCount: number }>).map(([name, info]) => {
+                    const parts = chunksOf(model.id, name);
+                    return [name, { ...info, chunkIndices: parts.map((c) => c.index), chunkBytes: parts.reduce((n, c) => n + c.bytes.byteLength, 0) }];
+                  }),
+                ),
+              })),
+              orphanChunks: chunks.filter((c) => !(c.fileName in (models.find((model) => model.id === c.modelId)?.files ?? {}))).length,
+              checkpointSteps,
+            });
+          }, reject);
+        };
+      }),
+    projectName,
+  );
+}
+
+/** Every file of every model is whole: as many chunks as its row says, in order, holding all its bytes; no chunk without a file. */
+function expectWholeFiles(store: StoredTraining): void {
+  for (const model of store.models) {
+    for (const [name, file] of Object.entries(model.files)) {
+      expect(file.chunkIndices, `${model.kind} model's ${name}`).toEqual(Array.from({ length: file.chunkCount }, (_, i) => i));
+      expect(file.chunkBytes, `${model.kind} model's ${name}`).toBe(file.byteLength);
+    }
+  }
+  expect(store.orphanChunks).toBe(0);
 }
 
 async function createProject(page: Page, name: string) {
@@ -227,6 +320,77 @@ describe("nothing lost when the tab dies or the disk is full", () => {
     // The resumed run sent only the notes that were not stored when the tab died.
     expect(server.notes().slice(sentBeforeResume)).toHaveLength(POOL.length - atCrash.length);
     expect(new Set(server.notes())).toEqual(new Set(POOL));
+    expect(open.errors).toEqual([]);
+  });
+
+  it("resumes a training run from its last checkpoint after the renderer is killed mid-run", async () => {
+    open = await openApp();
+    const { context } = open;
+    let page = open.page;
+    await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
+    const demoName = (await page.getByTestId("project-name").textContent())!;
+    // LLM-like annotations from the term-list annotator (no server needed).
+    await page.getByTestId("step-annotate").click();
+    await page.getByTestId("backend-terms").check();
+    for (const type of ["Chemical", "Disease"]) {
+      await page.getByTestId(`terms-${type}`).fill(GOLD_TERMS.filter((entity) => entity.type === type).map((entity) => entity.text).join("\n"));
+    }
+    await page.getByTestId("start-run").click();
+    await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
+
+    // WebAssembly (this Chromium's WebGPU is software), the demo model, a checkpoint every 3 steps.
+    await page.getByTestId("step-train").click();
+    await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId("train-note-count").textContent()).not.toBe("0");
+    expect(await page.getByTestId("backend-shown").textContent()).toBe("WebAssembly");
+    for (const [testId, value] of [["hp-epochs", 30], ["hp-batch", 2], ["hp-checkpoint-every", 3], ["hp-patience", 0], ["hp-max-steps", 30]] as const) {
+      await page.getByTestId(testId).fill(String(value));
+    }
+    await page.getByTestId("start-training").click();
+    await expect.poll(async () => Number(await page.getByTestId("checkpoint-step").textContent().catch(() => "0")), { timeout: 120_000, interval: 20 }).toBeGreaterThanOrEqual(6);
+    const total = Number(await page.getByTestId("train-total").textContent());
+    await crash(context, page);
+
+    page = await reopen(open);
+    const atCrash = await storedTraining(page, demoName);
+    expect(atCrash.runs, "one training run").toHaveLength(1);
+    const [run] = atCrash.runs;
+    expect(run.status, "left as the loop last wrote it").toBe("running");
+    const trained = atCrash.models.filter((model) => model.kind === "trained");
+    expect(trained.map((model) => model.id), "one adapted model, the run's").toEqual([run.modelId]);
+    expect(Object.keys(trained[0].files), "only its checkpoint (and the best epoch's weights) so far").not.toContain("onnx/model.onnx");
+    expectWholeFiles(atCrash);
+    // The stored checkpoint is the one the run's progress names, and the curve reaches it once per step.
+    const checkpoint = atCrash.checkpointSteps[run.modelId];
+    expect(checkpoint).toBeGreaterThanOrEqual(6);
+    expect(checkpoint, "the tab must die mid-run for this test to mean anything").toBeLessThan(total);
+    expect(run.progress!.checkpointStep).toBe(checkpoint);
+    const stepsStored = run.progress!.losses.map((point) => point.step);
+    expect(stepsStored.slice(0, checkpoint)).toEqual(Array.from({ length: checkpoint }, (_, i) => i + 1));
+    console.log(`training killed with the checkpoint at step ${checkpoint} of ${total} (progress at step ${run.progress!.step})`);
+
+    // The app shows the run as interrupted, offers to resume from that checkpoint, and finishes it.
+    await page.getByTestId("step-train").click();
+    const row = page.locator(`tr[data-run-id="${run.id}"]`);
+    await expect.poll(() => row.getByTestId("train-status").textContent(), { timeout: 30_000 }).toBe("interrupted");
+    expect(await row.getByTestId("resume-training").textContent()).toBe(`Resume from step ${checkpoint}`);
+    await screenshot(page, "crash-train-interrupted");
+    await row.getByTestId("resume-training").click();
+    await expect.poll(() => page.getByTestId("resumed-from").textContent(), { timeout: 60_000 }).toBe(`resumed from step ${checkpoint}`);
+    await expect.poll(() => row.getAttribute("data-status"), { timeout: 150_000 }).toBe("done");
+    expect(await page.getByTestId("train-step").textContent()).toBe(String(total));
+    // Every step once on the curve: the ones before the checkpoint, then the resumed ones.
+    expect(Number(await page.getByTestId("loss-chart").getAttribute("data-points"))).toBe(total);
+
+    const after = await storedTraining(page, demoName);
+    expect(after.runs).toHaveLength(1);
+    expect(after.runs[0]).toMatchObject({ id: run.id, status: "done", progress: { step: total, resumedFrom: checkpoint } });
+    expect(after.runs[0].progress!.losses.map((point) => point.step)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    const finished = after.models.filter((model) => model.kind === "trained");
+    expect(finished.map((model) => model.id)).toEqual([run.modelId]);
+    expect(Object.keys(finished[0].files)).toEqual(expect.arrayContaining(["config.json", "model.safetensors", "onnx/model.onnx", "adaptation.json"]));
+    expect(Object.keys(finished[0].files)).not.toContain("checkpoint.safetensors");
+    expectWholeFiles(after);
     expect(open.errors).toEqual([]);
   });
 

@@ -4,6 +4,7 @@
 // without a copy, and tensors that are only read back to the host when asked.
 
 import * as ort from "onnxruntime-web";
+import { DeviceLostError } from "../errors.ts";
 import type { DType, TensorArray } from "../onnx/index.ts";
 import type { HostTensor } from "../onnx/run.ts";
 
@@ -14,7 +15,10 @@ export type Backend = "wasm" | "webgpu";
 /** A tensor owned by onnxruntime: in host memory (wasm) or a GPU buffer (webgpu). */
 export class DeviceTensor {
   /** @internal */
-  constructor(readonly ortTensor: ort.Tensor) {}
+  constructor(
+    readonly ortTensor: ort.Tensor,
+    private readonly guard: Guard = unguarded,
+  ) {}
 
   get dims(): readonly number[] {
     return this.ortTensor.dims;
@@ -26,7 +30,7 @@ export class DeviceTensor {
 
   /** The data on the host (a download from the GPU; the same array for a CPU tensor). */
   async toHost(): Promise<HostTensor> {
-    const data = (await this.ortTensor.getData()) as TensorArray;
+    const data = (await this.guard(() => this.ortTensor.getData())) as TensorArray;
     return { dtype: this.ortTensor.type as DType, dims: [...this.ortTensor.dims], data };
   }
 
@@ -37,6 +41,83 @@ export class DeviceTensor {
 }
 
 export type Feed = HostTensor | DeviceTensor;
+
+// --- WebGPU device loss ---
+//
+// onnxruntime-web 1.31 does not watch its GPUDevice's `lost` promise (it only awaits it on
+// dispose). Seen in headless Chromium with the GPU process crashed mid-training: the one
+// pending buffer read (mapAsync) rejects, onnxruntime swallows that, and the session run
+// in flight never settles; a run whose outputs stay in GPU buffers can also "succeed" on
+// a lost device, whose commands are no-ops. So the adapter watches the device's `lost`
+// promise itself, and every WebGPU call goes through a guard that ends it with a
+// DeviceLostError as soon as the device is lost: pending calls at once, later ones
+// before they start, failures that the loss explains, and results that came after it.
+
+type Guard = <T>(work: () => Promise<T>) => Promise<T>;
+const unguarded: Guard = (work) => work();
+
+export interface LostInfo {
+  reason: string;
+  message: string;
+}
+
+/**
+ * How long a failed WebGPU call waits for the device's `lost` promise. The browser rejects
+ * pending buffer maps and resolves `lost` from separate tasks, in no set order; a device
+ * that is not lost never resolves it, so the wait is bounded.
+ */
+const LOSS_SETTLE_MS = 1000;
+
+/** A guard for calls on the device whose `lost` promise is given (exported for its test). */
+export function deviceLossGuard(lostPromise: Promise<LostInfo>, settleMs = LOSS_SETTLE_MS): Guard {
+  let lost: LostInfo | null = null;
+  const lostError = (cause?: unknown) => new DeviceLostError(lost!.reason, lost!.message, cause === undefined ? undefined : { cause });
+  /** The calls in flight: each one's way to be ended when the device is lost. */
+  const inFlight = new Set<(error: DeviceLostError) => void>();
+  const settled = lostPromise.then((info) => {
+    lost = { reason: info.reason ?? "", message: info.message ?? "" };
+    for (const end of inFlight) end(lostError());
+    inFlight.clear();
+    return lost;
+  });
+  const lostWithin = async (): Promise<LostInfo | null> => {
+    if (lost) return lost;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((done) => (timer = setTimeout(() => done(null), settleMs)));
+    return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
+  };
+  return async (work) => {
+    if (lost) throw lostError();
+    let end!: (error: DeviceLostError) => void;
+    const ended = new Promise<never>((_, reject) => (end = reject));
+    inFlight.add(end);
+    let result;
+    try {
+      result = await Promise.race([work(), ended]);
+    } catch (error) {
+      if (error instanceof DeviceLostError) throw error;
+      const info = await lostWithin();
+      if (info) throw lostError(error);
+      throw error;
+    } finally {
+      inFlight.delete(end);
+    }
+    // Results computed on a lost device are not results.
+    if (lost) throw lostError();
+    return result;
+  };
+}
+
+/** One guard for onnxruntime's one GPUDevice (it exists once a WebGPU session was created). */
+let webgpuGuard: Guard | null = null;
+
+async function guardForWebgpu(): Promise<Guard> {
+  webgpuGuard ??= deviceLossGuard(((await ort.env.webgpu.device) as unknown as { lost: Promise<LostInfo> }).lost);
+  return webgpuGuard;
+}
+
+/** Where a trainer gets its sessions: createTrainSession, or a stand-in in a test. */
+export type SessionFactory = (model: Uint8Array, opts: TrainSessionOptions) => Promise<TrainSession>;
 
 export interface TrainSession {
   readonly backend: Backend;
@@ -104,6 +185,7 @@ export async function createTrainSession(model: Uint8Array, opts: TrainSessionOp
     options.preferredOutputLocation = Object.fromEntries((opts.outputs ?? [...keep]).map((n) => [n, keep.has(n) ? "gpu-buffer" : "cpu"]));
   }
   const session = await ort.InferenceSession.create(model, options);
+  const guard = opts.backend === "webgpu" ? await guardForWebgpu() : unguarded;
   return {
     backend: opts.backend,
     inputNames: session.inputNames,
@@ -113,9 +195,9 @@ export async function createTrainSession(model: Uint8Array, opts: TrainSessionOp
       for (const [name, feed] of Object.entries(feeds)) {
         ortFeeds[name] = feed instanceof DeviceTensor ? feed.ortTensor : new ort.Tensor(feed.dtype, feed.data as never, feed.dims);
       }
-      const results = await session.run(ortFeeds);
+      const results = await guard(() => session.run(ortFeeds));
       const out: Record<string, DeviceTensor> = {};
-      for (const [name, t] of Object.entries(results)) out[name] = new DeviceTensor(t);
+      for (const [name, t] of Object.entries(results)) out[name] = new DeviceTensor(t, guard);
       return out;
     },
     release: () => session.release(),

@@ -19,14 +19,23 @@
 // - At the end the model row gets config.json, the tokenizer files, model.safetensors,
 //   onnx/model.onnx and adaptation.json (the run's configuration and provenance), and the
 //   checkpoint is deleted.
+// - What a crash must not tear apart is written in one transaction each: the run row with
+//   its model row; a checkpoint with the progress that points at it; the finished model's
+//   files with the checkpoint's removal and the run's "done".
+// - When the WebGPU device is lost (DeviceLostError), the run is not failed: the event is
+//   recorded in the progress (`fallbacks`), the run stays "running", and the error goes to
+//   the caller, which resumes the run from its last checkpoint on WebAssembly in a fresh
+//   onnxruntime-web: the one that held the lost device is stuck (a session run on it never
+//   settles, and later calls into its WebAssembly instance wait behind it), so the app
+//   resumes in a new training worker (src/ui/state/train.svelte.ts).
 
-import { CancelledError, NotFoundError, toErrorData } from "../errors.ts";
+import { CancelledError, DeviceLostError, NotFoundError, toErrorData } from "../errors.ts";
 import { spanMetrics } from "../eval/span-metrics.ts";
 import { buildInferenceModel } from "../model/inference-graph.ts";
 import type { LoraConfig, LoraTarget } from "../model/lora.ts";
 import { createPredictor } from "../model/predict.ts";
 import { readSafetensors } from "../model/safetensors.ts";
-import type { AppDatabase, RunRow } from "../store/db.ts";
+import { inTransaction, type AppDatabase, type RunRow } from "../store/db.ts";
 import { createModel, deleteModel, deleteModelFile, getModel, getModelFile, putModelFile } from "../store/models.ts";
 import { getProject } from "../store/projects.ts";
 import { createRun, getRun, updateRun } from "../store/runs.ts";
@@ -34,7 +43,7 @@ import { loadTokenizer } from "../text/tokenizer.ts";
 import { DEFAULT_BUCKETS, epochBatches, type Batch } from "./batches.ts";
 import { encoderModel } from "./model.ts";
 import { trainingExamples } from "./ner-examples.ts";
-import type { Backend } from "./ort-session.ts";
+import type { Backend, SessionFactory } from "./ort-session.ts";
 import { type AnnotatorProvenance, type TrainingPlan, type TrainingSource, type TrainingSubset, labelledNotes, planTraining, subsetOfPlan } from "./run-data.ts";
 import { adaptedModelFiles, initialWeights, labelsFor, modelConfigFor, readStoredFolder, safetensorsOf, typesOf } from "./run-model.ts";
 import { warmupStepsFor } from "./schedule.ts";
@@ -105,6 +114,18 @@ export interface DevPoint {
   recall: number;
 }
 
+/** A run that left its backend half-way: the GPU was lost and the run went on on WebAssembly. */
+export interface BackendFallback {
+  from: Backend;
+  to: Backend;
+  /** The last step whose loss came back before the device was lost. */
+  lostAfterStep: number;
+  /** The checkpoint the run went on from (0: none was written yet, so from the start). */
+  resumedFrom: number;
+  /** What the browser said (the DeviceLostError's message). */
+  message: string;
+}
+
 export interface TrainProgress {
   runId: string;
   modelId: string;
@@ -128,6 +149,8 @@ export interface TrainProgress {
   bestDevF1: number | null;
   bestEpoch: number | null;
   examples: number;
+  /** Backend switches so far, oldest first (absent in runs stored before they existed). */
+  fallbacks?: BackendFallback[];
   stoppedEarly?: boolean;
   error?: { name: string; message: string };
 }
@@ -189,15 +212,23 @@ export async function startTrainingRun(db: AppDatabase, request: TrainRunRequest
     );
   }
   const name = request.name ?? `${base.name} adapted to ${project.name}`;
-  const model = await createModel(db, { name, kind: "trained", config: null, labels, projectId: request.projectId });
-  const config: TrainRunConfig = { ...request, name, modelId: model.id, labels, newHead, baseModelName: base.name, plan };
-  return createRun(db, { projectId: request.projectId, kind: "train", config });
+  // Together: a crash between the two would leave a model row that no run fills.
+  return inTransaction(db, "rw", [db.models, db.runs], `the training run of "${name}"`, async () => {
+    const model = await createModel(db, { name, kind: "trained", config: null, labels, projectId: request.projectId });
+    const config: TrainRunConfig = { ...request, name, modelId: model.id, labels, newHead, baseModelName: base.name, plan };
+    return createRun(db, { projectId: request.projectId, kind: "train", config });
+  });
 }
 
 export interface TrainRunOptions {
   backend?: Backend;
   signal?: AbortSignal;
   onProgress?: (event: TrainProgressEvent) => void;
+  /**
+   * Where the trainer's onnxruntime sessions come from (onnxruntime-web's by default). The
+   * seam where a test stands in for a GPU that is lost; nothing else is replaceable.
+   */
+  createSession?: SessionFactory;
 }
 
 const CHECKPOINT = "checkpoint.safetensors";
@@ -231,12 +262,18 @@ function thin(points: LossPoint[]): LossPoint[] {
   return out;
 }
 
+/**
+ * Runs (or resumes) a training run, from its stored checkpoint or the start, to its end, a
+ * pause or a cancel. A lost GPU ends it with a DeviceLostError and the run left "running",
+ * its `fallbacks` saying from which checkpoint to go on on WebAssembly (see the top).
+ */
 export async function runTraining(db: AppDatabase, runId: string, options: TrainRunOptions = {}): Promise<TrainSummary> {
   const run = await getRun(db, runId);
   if (run.kind !== "train") throw new NotFoundError(`Run ${runId} is not a training run.`);
   const config = run.config as TrainRunConfig;
   const { hyper } = config;
   const backend = options.backend ?? "wasm";
+  const { createSession } = options;
   pauseRequests.delete(runId);
 
   const folder = await readStoredFolder(db, config.baseModelId);
@@ -274,9 +311,10 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
   let losses: LossPoint[] = previous?.losses ?? [];
   let dev: DevPoint[] = previous?.dev ?? [];
   let resumedFrom: number | null = null;
+  let fallbacks: BackendFallback[] = previous?.fallbacks ?? [];
   if (CHECKPOINT in stored.files) {
     const bytes = await getModelFile(db, config.modelId, CHECKPOINT);
-    trainer = await Trainer.fromCheckpoint(bytes, { model, weights, backend });
+    trainer = await Trainer.fromCheckpoint(bytes, { model, weights, backend, createSession });
     const meta = readSafetensors(bytes, CHECKPOINT).metadata ?? {};
     startEpoch = Number(meta.epoch ?? 0);
     startBatch = Number(meta.batch ?? 0);
@@ -296,6 +334,7 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
       seed: hyper.seed,
       batchSize,
       backend,
+      createSession,
     });
     losses = [];
     dev = [];
@@ -303,6 +342,7 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
 
   let checkpointStep = trainer.stepCount;
   let lastLoss: number | null = losses.at(-1)?.loss ?? null;
+  let lastStep = trainer.stepCount;
   let tokens = 0;
   let stepsThisAttempt = 0;
   const started = performance.now();
@@ -329,6 +369,7 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
       bestDevF1,
       bestEpoch,
       examples: examples.length,
+      fallbacks,
     };
   };
   const emit = (extra: Partial<TrainProgressEvent> = {}) => {
@@ -348,9 +389,13 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
       bestEpoch: bestEpoch === null ? "" : String(bestEpoch),
       badEpochs: String(badEpochs),
     });
-    await putModelFile(db, config.modelId, CHECKPOINT, bytes);
-    checkpointStep = trainer.stepCount;
-    await save();
+    // Together: after a crash the run's progress (its curve, "resume from step N") always
+    // matches the checkpoint that is stored.
+    await inTransaction(db, "rw", [db.models, db.modelChunks, db.runs], `the checkpoint at step ${trainer.stepCount}`, async () => {
+      await putModelFile(db, config.modelId, CHECKPOINT, bytes);
+      checkpointStep = trainer.stepCount;
+      await save();
+    });
     emit();
   };
 
@@ -390,6 +435,7 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
         stepsThisAttempt++;
         tokens += realTokens(batches[i]);
         lastLoss = result.loss;
+        lastStep = result.step;
         const point = { step: result.step, loss: result.loss };
         losses = thin([...losses, point]);
         emit({ point });
@@ -415,10 +461,15 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
     // A run cut short mid-epoch (maxSteps) is scored where it stopped.
     if (dev.at(-1)?.step !== trainer.stepCount && devNotes.length > 0) await scoreDev(progress().epoch);
     await finish(db, config, folder, modelConfig, trainer, bestDevF1 !== null, { ...progress(), stoppedEarly });
-    await updateRun(db, runId, { status: "done", progress: { ...progress(), stoppedEarly } });
     emit({ stoppedEarly });
     return { runId, modelId: config.modelId, status: "done", steps: trainer.stepCount, bestDevF1 };
   } catch (error) {
+    if (error instanceof DeviceLostError && backend !== "wasm") {
+      // Not a failure: the caller goes on from the stored checkpoint on WebAssembly.
+      fallbacks = [...fallbacks, { from: backend, to: "wasm", lostAfterStep: lastStep, resumedFrom: checkpointStep, message: error.message }];
+      await save();
+      throw error;
+    }
     const cancelled = error instanceof CancelledError || options.signal?.aborted === true;
     await updateRun(db, runId, {
       status: cancelled ? "cancelled" : "failed",
@@ -501,9 +552,14 @@ async function finish(
     finishedAt: new Date().toISOString(),
   };
   const files = adaptedModelFiles(folder, modelConfig, weights, safetensors, adaptation);
-  for (const [name, bytes] of files) await putModelFile(db, config.modelId, name, bytes);
-  await deleteModelFile(db, config.modelId, CHECKPOINT);
-  await db.models.update(config.modelId, { config: JSON.parse(new TextDecoder().decode(files.get("config.json"))), labels: config.labels });
+  // Together: a crash half-way would leave a model with some final files and no checkpoint,
+  // which a resume could only restart from step 0.
+  await inTransaction(db, "rw", [db.models, db.modelChunks, db.runs], `the adapted model "${config.name}"`, async () => {
+    for (const [name, bytes] of files) await putModelFile(db, config.modelId, name, bytes);
+    await deleteModelFile(db, config.modelId, CHECKPOINT);
+    await db.models.update(config.modelId, { config: JSON.parse(new TextDecoder().decode(files.get("config.json"))), labels: config.labels });
+    await updateRun(db, progress.runId, { status: "done", progress });
+  });
 }
 
 /** Deletes a run's unfinished model (checkpoint and all); the run row stays as a record. */

@@ -21,7 +21,7 @@ import { mergeLora } from "../model/lora.ts";
 import { readSafetensors, writeSafetensors, type TensorToWrite } from "../model/safetensors.ts";
 import type { Batch } from "./batches.ts";
 import type { StepModel } from "./model.ts";
-import { type Backend, type Feed, type HostTensor, type TrainSession, DeviceTensor, createTrainSession } from "./ort-session.ts";
+import { type Backend, type Feed, type HostTensor, type SessionFactory, type TrainSession, DeviceTensor, createTrainSession } from "./ort-session.ts";
 import { type LinearSchedule, learningRate } from "./schedule.ts";
 import { type AdamWOptions, type StepGraph, DEFAULT_ADAMW, NEXT, buildPredictGraph, buildStepGraph, dropoutSeed, stateNames } from "./step-graph.ts";
 import { type TrainMode, trainableSpecs } from "./trainable.ts";
@@ -49,6 +49,8 @@ export interface TrainerOptions extends Partial<Omit<TrainingSettings, "mode" | 
   seed: number;
   batchSize: number;
   backend?: Backend;
+  /** Where sessions come from; onnxruntime-web's by default (tests stand in for a GPU here). */
+  createSession?: SessionFactory;
 }
 
 export interface StepResult {
@@ -93,6 +95,7 @@ export class Trainer {
     readonly settings: TrainingSettings,
     weights: ReadonlyMap<string, Float32Array | Weight>,
     backend: Backend,
+    private readonly createSession: SessionFactory = createTrainSession,
   ) {
     this.backend = backend;
     this.trainable = trainableSpecs(model.specs, settings.mode);
@@ -110,7 +113,7 @@ export class Trainer {
   }
 
   static async create(opts: TrainerOptions): Promise<Trainer> {
-    const trainer = new Trainer(opts.model, settingsOf(opts), opts.weights, opts.backend ?? "wasm");
+    const trainer = new Trainer(opts.model, settingsOf(opts), opts.weights, opts.backend ?? "wasm", opts.createSession);
     for (const spec of trainer.trainable) {
       const names = stateNames(spec.name);
       const zeros = (): HostTensor => ({ dtype: "float32", dims: spec.shape, data: new Float32Array(dataOf(opts.weights.get(spec.name)!).length) });
@@ -128,7 +131,7 @@ export class Trainer {
    */
   static async fromCheckpoint(
     bytes: Uint8Array,
-    opts: { model: StepModel; weights: ReadonlyMap<string, Float32Array | Weight>; backend?: Backend },
+    opts: { model: StepModel; weights: ReadonlyMap<string, Float32Array | Weight>; backend?: Backend; createSession?: SessionFactory },
   ): Promise<Trainer> {
     const file = readSafetensors(bytes, "checkpoint.safetensors");
     const meta = file.metadata ?? {};
@@ -139,7 +142,7 @@ export class Trainer {
     for (const [name, t] of file.tensors) {
       if (name.startsWith("p.")) weights.set(name.slice(2), t.data as Float32Array);
     }
-    const trainer = new Trainer(opts.model, settings, weights, opts.backend ?? "wasm");
+    const trainer = new Trainer(opts.model, settings, weights, opts.backend ?? "wasm", opts.createSession);
     for (const spec of trainer.trainable) {
       for (const key of Object.values(stateNames(spec.name))) {
         const t = file.tensors.get(key);
@@ -174,7 +177,7 @@ export class Trainer {
         });
         const keepOnDevice = graph.outputs.filter((n) => n.endsWith(NEXT));
         const { bytes, ...names } = graph;
-        const session = await createTrainSession(bytes, { backend: this.backend, keepOnDevice, outputs: graph.outputs });
+        const session = await this.createSession(bytes, { backend: this.backend, keepOnDevice, outputs: graph.outputs });
         return { session, graph: names, modelBytes: bytes.byteLength };
       })();
       this.sessions.set(length, entry);
@@ -222,7 +225,7 @@ export class Trainer {
     if (!entry) {
       entry = (async () => {
         const graph = buildPredictGraph({ model: this.model, batch: this.settings.batchSize, length: batch.length, trainable: this.trainable, frozen: this.frozen });
-        const session = await createTrainSession(graph.bytes, { backend: this.backend });
+        const session = await this.createSession(graph.bytes, { backend: this.backend });
         return { session, inputs: graph.batchInputs };
       })();
       this.predictors.set(batch.length, entry);

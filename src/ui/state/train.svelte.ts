@@ -2,7 +2,10 @@
 // training notes and their counts, hyperparameters, the backend this machine trains on, and
 // the runs with their live progress (loss curve, dev F1 per epoch, tokens/s, time left).
 // One instance per project for the page's life (`trainStateFor`), so a run keeps going while
-// the user looks at other steps. The work happens in the training worker.
+// the user looks at other steps. The work happens in the training worker. When the GPU is
+// lost mid-run, the run goes on from its last checkpoint on WebAssembly in a fresh training
+// worker: onnxruntime-web in the old one is stuck on the lost device (src/core/train/run.ts).
+import { DeviceLostError } from "../../core/errors.ts";
 import { probeGpu } from "../../core/annotate/capability.ts";
 import { parseConfig } from "../../core/model/config.ts";
 import { listParams } from "../../core/model/names.ts";
@@ -22,7 +25,7 @@ import {
 } from "../../core/train/run.ts";
 import type { RuntimeChoice, TrainCall } from "../../../workers/train-api.ts";
 import { ensureDemoModel } from "../demo.ts";
-import { trainWorker } from "../workers.ts";
+import { replaceTrainWorker, trainWorker } from "../workers.ts";
 import { HubDownloadState } from "./hub-download.svelte.ts";
 import { perProject } from "./per-project.svelte.ts";
 import { attempt } from "./attempt.ts";
@@ -42,12 +45,17 @@ export interface TrainRunView {
   interrupted: boolean;
 }
 
+/** onnxruntime-web threads on WebAssembly: up to 4 when the page is cross-origin isolated, else 1. */
+function wasmThreads(): number {
+  return globalThis.crossOriginIsolated === true ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
+}
+
 /** WebGPU when a hardware adapter is there; else WebAssembly, threaded when the page is isolated. */
 export async function chooseRuntime(): Promise<Runtime> {
   const gpu = await probeGpu().catch(() => null);
   const adapter = gpu?.adapter ?? null;
   const isolated = globalThis.crossOriginIsolated === true;
-  const threads = isolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
+  const threads = wasmThreads();
   if (adapter && !adapter.software) {
     return { backend: "webgpu", reason: `WebGPU on ${adapter.vendor || "this GPU"}${adapter.architecture ? ` (${adapter.architecture})` : ""}`, webgpuUsable: true };
   }
@@ -232,13 +240,20 @@ export class TrainState {
     this.dev = [];
     this.progress = null;
     const runtime: RuntimeChoice = { backend: this.backend, ...(this.backend === "wasm" ? { numThreads: this.runtime?.numThreads ?? 1 } : {}) };
+    const train = (call: TrainCall) =>
+      trainWorker().call<TrainSummary, TrainProgressEvent>("train", call, { signal: this.controller!.signal, onProgress: (event) => this.onProgress(event) });
     await this.attempt(async () => {
       try {
-        await trainWorker().call<TrainSummary, TrainProgressEvent>(
-          "train",
-          { databaseName: DEFAULT_DATABASE_NAME, ...runtime, ...what },
-          { signal: this.controller!.signal, onProgress: (event) => this.onProgress(event) },
-        );
+        try {
+          await train({ databaseName: DEFAULT_DATABASE_NAME, ...runtime, ...what });
+        } catch (error) {
+          // The run recorded the loss and stays resumable: on WebAssembly, in a fresh worker.
+          if (!(error instanceof DeviceLostError) || runtime.backend !== "webgpu" || !this.activeRunId) throw error;
+          replaceTrainWorker(error);
+          // Nor is the next run trusted to a GPU that was just lost; the user may pick it again.
+          this.backendChoice = "wasm";
+          await train({ databaseName: DEFAULT_DATABASE_NAME, backend: "wasm", numThreads: wasmThreads(), runId: this.activeRunId });
+        }
       } finally {
         this.activeRunId = null;
         this.controller = null;

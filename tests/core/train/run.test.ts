@@ -1,12 +1,15 @@
 // The training run against the store: it trains on the pool notes' LLM annotations only
 // (gold excluded), keeps checkpoints in the adapted model's row, resumes from the last one
 // with the step counter going on, and leaves a complete model that the app's predictor runs.
+// A GPU lost mid-run leaves the run resumable at its last checkpoint, on WebAssembly.
 
 import { describe, expect, it } from "vitest";
+import { DeviceLostError } from "../../../src/core/errors.ts";
 import { readModelFolder } from "../../../src/core/model/folder.ts";
 import { loadStoredPredictor } from "../../../src/core/model/predict-run.ts";
 import { getModel, getModelFile } from "../../../src/core/store/models.ts";
 import { getRun, listRuns } from "../../../src/core/store/runs.ts";
+import { createTrainSession, type Backend, type SessionFactory } from "../../../src/core/train/ort-session.ts";
 import { planTraining } from "../../../src/core/train/run-data.ts";
 import {
   defaultHyperparameters,
@@ -147,5 +150,108 @@ describe("a training run", () => {
   it("refuses a run with no annotated pool notes", async () => {
     const f = await setupProject();
     await expect(startTrainingRun(f.db, { ...request(f), source: "human" })).rejects.toThrow(/human annotation/);
+  });
+});
+
+/**
+ * Sessions for a "webgpu" that is lost at its `lostOnRun`-th session run (counted over all
+ * of its sessions). Node has no GPU, so "webgpu" sessions are onnxruntime's wasm ones
+ * underneath: the only stand-in is the backend's name and the loss. `backends` records the
+ * backend of every session the trainer asked for.
+ */
+function gpuLostAt(lostOnRun: number): { createSession: SessionFactory; backends: Backend[] } {
+  const backends: Backend[] = [];
+  let gpuRuns = 0;
+  const createSession: SessionFactory = async (model, opts) => {
+    backends.push(opts.backend);
+    const session = await createTrainSession(model, { ...opts, backend: "wasm" });
+    if (opts.backend === "wasm") return session;
+    return {
+      backend: opts.backend,
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      run: (feeds) => (++gpuRuns >= lostOnRun ? Promise.reject(new DeviceLostError("unknown", "GPU process exited")) : session.run(feeds)),
+      release: () => session.release(),
+    };
+  };
+  return { createSession, backends };
+}
+
+describe("a GPU lost during training", () => {
+  const hyper = { epochs: 2, checkpointEvery: 2 };
+
+  /** The losses of the same run on WebAssembly throughout. */
+  async function wasmOnlyLosses(f: Awaited<ReturnType<typeof setupProject>>): Promise<number[]> {
+    const run = await startTrainingRun(f.db, request(f, hyper));
+    await runTraining(f.db, run.id, { backend: "wasm" });
+    return ((await getRun(f.db, run.id)).progress as TrainProgress).losses.map((p) => p.loss);
+  }
+
+  it("leaves the run resumable at its last checkpoint; resumed on WebAssembly it finishes with the losses of a run that never left it", async () => {
+    const f = await setupProject();
+    const expected = await wasmOnlyLosses(f);
+    const run = await startTrainingRun(f.db, request(f, hyper));
+    // Steps 1-4 on the "GPU" (checkpoints at 2 and 4), lost during step 5.
+    const gpu = gpuLostAt(5);
+    const events: TrainProgressEvent[] = [];
+    const onProgress = (e: TrainProgressEvent) => events.push(e);
+    await expect(runTraining(f.db, run.id, { backend: "webgpu", createSession: gpu.createSession, onProgress })).rejects.toBeInstanceOf(DeviceLostError);
+
+    const lost = await getRun(f.db, run.id);
+    expect(lost.status, "not failed: resumable").toBe("running");
+    const fallback = { from: "webgpu", to: "wasm", lostAfterStep: 4, resumedFrom: 4, message: 'The GPU stopped (device lost, reason "unknown"): GPU process exited.' };
+    expect((lost.progress as TrainProgress).fallbacks).toEqual([fallback]);
+    expect((lost.progress as TrainProgress).checkpointStep).toBe(4);
+    expect(gpu.backends.every((backend) => backend === "webgpu")).toBe(true);
+
+    // What the app does next (in a fresh worker): the same run on WebAssembly.
+    const summary = await runTraining(f.db, run.id, { backend: "wasm", createSession: gpu.createSession, onProgress });
+    expect(summary.status).toBe("done");
+    const done = await getRun(f.db, run.id);
+    expect(done.status).toBe("done");
+    const progress = done.progress as TrainProgress;
+    expect(progress.fallbacks).toEqual([fallback]);
+    expect(progress.backend).toBe("wasm");
+    expect(progress.resumedFrom).toBe(4);
+    expect(gpu.backends.filter((backend) => backend === "wasm").length).toBeGreaterThan(0);
+    // Steps 1-4 on the "GPU", then 5 onwards once on wasm: none repeated, none skipped.
+    const steps = events.filter((e) => e.point).map((e) => e.point!.step);
+    expect(steps).toEqual(Array.from({ length: progress.totalSteps }, (_, i) => i + 1));
+    expect(events.filter((e) => e.point && e.point.step > 4).every((e) => e.backend === "wasm" && e.fallbacks?.length === 1)).toBe(true);
+    // From the checkpoint on, the same losses as on wasm throughout: the state went on from step 4.
+    expect(progress.losses.map((p) => p.loss)).toEqual(expected);
+
+    const model = await getModel(f.db, summary.modelId);
+    expect(Object.keys(model.files)).toEqual(expect.arrayContaining(["model.safetensors", "onnx/model.onnx", "adaptation.json"]));
+    expect("checkpoint.safetensors" in model.files).toBe(false);
+    const adaptation = JSON.parse(new TextDecoder().decode(await getModelFile(f.db, model.id, "adaptation.json"))) as Adaptation;
+    expect(adaptation.backend).toBe("wasm");
+    expect(adaptation.steps).toBe(progress.totalSteps);
+  });
+
+  it("goes on from step 0 when no checkpoint was written yet", async () => {
+    const f = await setupProject();
+    const expected = await wasmOnlyLosses(f);
+    const run = await startTrainingRun(f.db, request(f, hyper));
+    await expect(runTraining(f.db, run.id, { backend: "webgpu", createSession: gpuLostAt(2).createSession })).rejects.toBeInstanceOf(DeviceLostError);
+    expect(((await getRun(f.db, run.id)).progress as TrainProgress).fallbacks).toMatchObject([{ from: "webgpu", to: "wasm", lostAfterStep: 1, resumedFrom: 0 }]);
+    await runTraining(f.db, run.id, { backend: "wasm" });
+    const progress = (await getRun(f.db, run.id)).progress as TrainProgress;
+    expect(progress.resumedFrom).toBeNull();
+    expect(progress.fallbacks).toHaveLength(1);
+    expect(progress.losses.map((p) => p.loss)).toEqual(expected);
+  });
+
+  it("fails the run on any other error, with the error stored", async () => {
+    const f = await setupProject();
+    const run = await startTrainingRun(f.db, request(f, hyper));
+    const broken: SessionFactory = async () => {
+      throw new Error("out of memory");
+    };
+    await expect(runTraining(f.db, run.id, { backend: "webgpu", createSession: broken })).rejects.toThrow("out of memory");
+    const failed = await getRun(f.db, run.id);
+    expect(failed.status).toBe("failed");
+    expect((failed.progress as TrainProgress).error).toEqual({ name: "Error", message: "out of memory" });
+    expect((failed.progress as TrainProgress).fallbacks).toEqual([]);
   });
 });
