@@ -8,13 +8,13 @@
 // - Each point is an ordinary training run, recorded with its configuration and provenance
 //   and marked with the curve's run id. Its model is deleted once scored: a curve of a
 //   BERT-base model would otherwise keep a copy of the weights per point.
-// - One "curve" run row holds the request and the points so far. A curve cut by a reload
-//   or a cancel resumes: scored points are kept, a point that was training resumes from its
-//   checkpoint, and a point trained but not yet scored is scored.
+// - One "curve" run row holds the request and the points so far. A curve cut by a reload,
+//   a cancel or a lost GPU resumes: scored points are kept, a point that was training
+//   resumes from its checkpoint, and a point trained but not yet scored is scored.
 
 import { scoreStoredModel } from "../eval/compare.ts";
 import { curveMetrics, type CurveMetrics } from "../eval/learning-curve.ts";
-import { CancelledError, NotFoundError, SettingError, toErrorData, type ErrorData } from "../errors.ts";
+import { CancelledError, DeviceLostError, NotFoundError, SettingError, toErrorData, type ErrorData } from "../errors.ts";
 import type { AppDatabase, RunRow } from "../store/db.ts";
 import { deleteModel, getModel } from "../store/models.ts";
 import { createRun, getRun, listRuns, updateRun } from "../store/runs.ts";
@@ -129,6 +129,9 @@ export async function runLearningCurve(db: AppDatabase, curveRunId: string, opti
     await updateRun(db, curveRunId, { status: "done" });
     return result;
   } catch (error) {
+    // The point's run recorded the loss and resumes from its checkpoint; so does the curve,
+    // on another backend, in the caller's hands.
+    if (error instanceof DeviceLostError) throw error;
     const cancelled = error instanceof CancelledError || options.signal?.aborted === true;
     if (!cancelled) result.error = toErrorData(error);
     await updateRun(db, curveRunId, { status: cancelled ? "cancelled" : "failed", progress: result });

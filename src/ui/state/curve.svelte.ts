@@ -6,10 +6,11 @@ import { planTraining } from "../../core/train/run-data.ts";
 import { curveSizes, type CurveConfig, type CurveProgress, type CurveResult } from "../../core/train/curve.ts";
 import { DEFAULT_DATABASE_NAME, listRuns, type AppDatabase, type RunRow } from "../../core/store/index.ts";
 import type { CurveCall, RuntimeChoice } from "../../../workers/train-api.ts";
-import { trainWorker } from "../workers.ts";
+import { replaceTrainWorker, trainWorker } from "../workers.ts";
+import { DeviceLostError } from "../../core/errors.ts";
 import { attempt } from "./attempt.ts";
 import { perProject } from "./per-project.svelte.ts";
-import { trainStateFor, type TrainState } from "./train.svelte.ts";
+import { trainStateFor, wasmThreads, type TrainState } from "./train.svelte.ts";
 
 const stateFor = perProject((projectId: string, db: AppDatabase) => new CurveState(db, projectId));
 
@@ -98,20 +99,26 @@ export class CurveState {
     this.controller = new AbortController();
     const backend = this.train.backend;
     const runtime: RuntimeChoice = { backend, ...(backend === "wasm" ? { numThreads: this.train.runtime?.numThreads ?? 1 } : {}) };
-    await attempt(this, async () => {
-      const result = await trainWorker().call<CurveResult, CurveProgress>(
-        "curve",
-        { databaseName: DEFAULT_DATABASE_NAME, ...runtime, ...what },
-        {
-          signal: this.controller!.signal,
-          onProgress: (progress) => {
-            this.progress = progress;
-            this.result = progress.result;
-            if (this.run?.id !== progress.curveRunId) void attempt(this, () => this.loadLatest());
-          },
+    const curve = (call: CurveCall) =>
+      trainWorker().call<CurveResult, CurveProgress>("curve", call, {
+        signal: this.controller!.signal,
+        onProgress: (progress) => {
+          this.progress = progress;
+          this.result = progress.result;
+          if (this.run?.id !== progress.curveRunId) void attempt(this, () => this.loadLatest());
         },
-      );
-      this.result = result;
+      });
+    await attempt(this, async () => {
+      try {
+        this.result = await curve({ databaseName: DEFAULT_DATABASE_NAME, ...runtime, ...what });
+      } catch (error) {
+        // As the Train step does: on WebAssembly, in a fresh worker, from the point's checkpoint.
+        const curveRunId = this.progress?.curveRunId ?? ("curveRunId" in what ? what.curveRunId : undefined);
+        if (!(error instanceof DeviceLostError) || runtime.backend !== "webgpu" || !curveRunId) throw error;
+        replaceTrainWorker(error);
+        this.train.backendChoice = "wasm";
+        this.result = await curve({ databaseName: DEFAULT_DATABASE_NAME, backend: "wasm", numThreads: wasmThreads(), curveRunId });
+      }
     });
     this.running = false;
     this.controller = null;

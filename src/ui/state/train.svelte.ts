@@ -46,7 +46,7 @@ export interface TrainRunView {
 }
 
 /** onnxruntime-web threads on WebAssembly: up to 4 when the page is cross-origin isolated, else 1. */
-function wasmThreads(): number {
+export function wasmThreads(): number {
   return globalThis.crossOriginIsolated === true ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
 }
 
