@@ -92,18 +92,27 @@ const COMBINING_MARK = /^\p{M}$/u;
 /**
  * Applies a string function `f` (a normalizer) while keeping the alignment.
  *
- * `f` is applied to small chunks: a code point plus the combining marks after it, grown
- * while `f` of the chunk and the next code point differs from the two done apart (NFC
- * composing, final sigma, a half-width voiced mark). Each chunk's output maps to the whole
- * chunk. The joined chunks must equal `f(text)`, so the text always comes out exactly as
- * the library makes it; when chunking cannot reproduce it, coarser chunks (runs between
- * whitespace, then the whole text) are used: offsets get wider, never wrong.
+ * `f` is applied to small chunks: a code point plus the combining marks after it that `f`
+ * deletes (so a stripped accent stays with its letter), grown while `f` of the chunk and the
+ * next code point differs from the two done apart (NFC composing, a half-width voiced mark).
+ * A combining mark that `f` keeps is a chunk of its own: a pre-tokenizer may put it in
+ * another token than its base. Each chunk's output maps to the whole chunk. The joined
+ * chunks must equal `f(text)`, so the text always comes out exactly as the library makes
+ * it; when chunking cannot reproduce it, coarser chunks are used (every mark with its base,
+ * for a mark that NFKC reorders before kept ones; then runs between whitespace; then the
+ * whole text): offsets get wider, never wrong.
  */
 export function mapAligned(a: AlignedText, f: (text: string) => string): AlignedText {
   const whole = f(a.text);
   if (whole === a.text) return a;
-  const chunks = chunkByInteraction(a.text, f);
-  for (const bounds of [chunks, chunkByWhitespace(a.text), [0, a.text.length]]) {
+  const candidates = [
+    () => chunkByInteraction(a.text, f, false),
+    () => chunkByInteraction(a.text, f, true),
+    () => chunkByWhitespace(a.text),
+    () => [0, a.text.length],
+  ];
+  for (const candidate of candidates) {
+    const bounds = candidate();
     const built = applyByChunks(a, f, bounds);
     if (built.text === whole) return built;
   }
@@ -116,13 +125,52 @@ function applyByChunks(a: AlignedText, f: (text: string) => string, bounds: numb
   for (let k = 0; k + 1 < bounds.length; k++) {
     const from = bounds[k];
     const to = bounds[k + 1];
-    out.pushFrom(a, from, to, f(a.text.slice(from, to)));
+    const mapped = f(a.text.slice(from, to));
+    const units = caseContextUnits(a.text, from, to, mapped, f);
+    if (units) {
+      for (const unit of units) out.pushFrom(a, unit.from, unit.to, unit.output);
+    } else {
+      out.pushFrom(a, from, to, mapped);
+    }
   }
   return out.build();
 }
 
+/**
+ * A chunk whose output is its characters' own outputs with only their case changed by
+ * context (final sigma: "ΟΔΟΣ" → "οδος", where "Σ" alone gives "σ"; the context can reach
+ * across punctuation, so such chunks are long) is split back into one output per character
+ * (a code point and its combining marks). Null when the chunk is not such a chunk.
+ */
+function caseContextUnits(
+  text: string,
+  from: number,
+  to: number,
+  mapped: string,
+  f: (text: string) => string,
+): { from: number; to: number; output: string }[] | null {
+  const units: { from: number; to: number; output: string }[] = [];
+  let at = 0;
+  let i = from;
+  while (i < to) {
+    let end = i + (text.codePointAt(i)! > 0xffff ? 2 : 1);
+    while (end < to && COMBINING_MARK.test(String.fromCodePoint(text.codePointAt(end)!))) end++;
+    const own = f(text.slice(i, end));
+    const output = mapped.slice(at, at + own.length);
+    if (output.length !== own.length || !sameUpToCase(output, own)) return null;
+    units.push({ from: i, to: end, output });
+    at += own.length;
+    i = end;
+  }
+  return units.length > 1 && at === mapped.length ? units : null;
+}
+
+function sameUpToCase(x: string, y: string): boolean {
+  return x === y || x.toUpperCase() === y.toUpperCase();
+}
+
 /** Chunk boundaries (as unit indices, first 0 and last text.length). */
-function chunkByInteraction(text: string, f: (text: string) => string): number[] {
+function chunkByInteraction(text: string, f: (text: string) => string, glueMarks: boolean): number[] {
   const bounds = [0];
   if (text.length === 0) return bounds;
   let chunk = "";
@@ -137,7 +185,8 @@ function chunkByInteraction(text: string, f: (text: string) => string): number[]
     } else {
       const mapped = f(ch);
       const together = f(chunk + ch);
-      if (COMBINING_MARK.test(ch) || together !== mappedChunk + mapped) {
+      const glued = COMBINING_MARK.test(ch) && (glueMarks || mapped === "");
+      if (glued || together !== mappedChunk + mapped) {
         chunk += ch;
         mappedChunk = together;
       } else {
