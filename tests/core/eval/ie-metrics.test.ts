@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { Span } from "../../../src/core/corpus/types.ts";
 import { NO_VALUE, attributeMetrics } from "../../../src/core/eval/attribute-metrics.ts";
-import { labelMetrics } from "../../../src/core/eval/label-metrics.ts";
+import { labelMetrics, type NoteLabels } from "../../../src/core/eval/label-metrics.ts";
 import { relationMetrics } from "../../../src/core/eval/relation-metrics.ts";
 import type { Scores } from "../../../src/core/eval/span-metrics.ts";
 import type { EntityType } from "../../../src/core/schema/types.ts";
@@ -152,7 +152,7 @@ describe("labelMetrics", () => {
     { name: "smoking", values: ["current", "former", "never"], multiple: false },
     { name: "problems", values: ["pain", "fever", "cough"], multiple: true },
   ];
-  const notes = [
+  const notes: NoteLabels[] = [
     { gold: { smoking: ["current"], problems: ["pain", "fever"] }, pred: { smoking: ["current"], problems: ["pain"] } },
     { gold: { smoking: ["never"], problems: ["cough"] }, pred: { smoking: ["current"], problems: ["cough"] } },
     { gold: { smoking: ["former"], problems: [] }, pred: { problems: ["fever"] } },
