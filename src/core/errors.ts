@@ -140,6 +140,20 @@ export class DeviceLostError extends AppError {
   }
 }
 
+/**
+ * A task schema is not usable: names where (`entity type "DISO", attribute "certainty"`)
+ * and what is wrong, so the schema editor can point at the field.
+ */
+export class SchemaError extends AppError {
+  override name = "SchemaError";
+  constructor(
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super(`${where}: ${problem}`);
+  }
+}
+
 export function toErrorData(error: unknown): ErrorData {
   if (error instanceof AppError) return error.toData();
   if (error instanceof Error) return { name: error.name, message: error.message };

@@ -3,12 +3,16 @@
 
 import { utf16ToCodePoint } from "./code-point-offsets.ts";
 import { tokenizeWords, type TokenOffsets, type Tokenizer } from "./simple-tokenizer.ts";
-import type { Span } from "./types.ts";
+import { BINARY_ATTRIBUTE_VALUE } from "./brat.ts";
+import type { DocumentLabels, Relation, Span } from "./types.ts";
 
 export interface ExportNote {
   id: string;
   text: string;
   spans: Span[];
+  /** Relations between `spans` (indexes into it). */
+  relations?: Relation[];
+  labels?: DocumentLabels;
 }
 
 export interface ConllExport {
@@ -17,20 +21,51 @@ export interface ConllExport {
   warnings: string[];
 }
 
+export interface JsonlOptions {
+  /** Labels that allow several values: written as a list even when one value is chosen. */
+  multipleLabels?: ReadonlySet<string>;
+}
+
 /**
  * One `{"id": …, "text": …, "entities": [{"start", "end", "type", "text"}]}` per line, with
  * the separators Python's json.dumps writes, so an exported corpus diffs cleanly against
- * the ones in shared/data.
+ * the ones in shared/data. What issue 10 adds is written only where a note has it, so a
+ * plain NER corpus comes out byte for byte as before:
+ *   - `"attributes": {"certainty": "negative"}` on an entity;
+ *   - `"relations": [{"type": "Treats", "from": 0, "to": 1}]`, from/to indexing `entities`;
+ *   - `"labels": {"smoking": "never", "sections": ["history", "plan"]}`: one value as a
+ *     string, a multiple-choice label (or several values) as a list.
  */
-export function toJsonl(notes: ExportNote[]): string {
+export function toJsonl(notes: ExportNote[], options: JsonlOptions = {}): string {
   const json = (value: string) => JSON.stringify(value);
-  const lines = notes.map(({ id, text, spans }) => {
-    const entities = spans.map(
-      (s) => `{"start": ${s.start}, "end": ${s.end}, "type": ${json(s.type)}, "text": ${json(text.slice(s.start, s.end))}}`,
-    );
-    return `{"id": ${json(id)}, "text": ${json(text)}, "entities": [${entities.join(", ")}]}`;
+  const lines = notes.map(({ id, text, spans, relations, labels }) => {
+    const entities = spans.map((s) => {
+      const attributes = s.attributes && Object.keys(s.attributes).length > 0 ? `, "attributes": ${pythonJson(s.attributes)}` : "";
+      return `{"start": ${s.start}, "end": ${s.end}, "type": ${json(s.type)}, "text": ${json(text.slice(s.start, s.end))}${attributes}}`;
+    });
+    let line = `{"id": ${json(id)}, "text": ${json(text)}, "entities": [${entities.join(", ")}]`;
+    if (relations && relations.length > 0) {
+      line += `, "relations": ${pythonJson(relations.map(({ type, from, to }) => ({ type, from, to })))}`;
+    }
+    if (labels && Object.keys(labels).length > 0) line += `, "labels": ${pythonJson(labelsForJson(labels, options.multipleLabels))}`;
+    return line + "}";
   });
   return lines.map((line) => line + "\n").join("");
+}
+
+function labelsForJson(labels: DocumentLabels, multiple: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(labels)) out[name] = values.length === 1 && !multiple.has(name) ? values[0] : values;
+  return out;
+}
+
+/** JSON as Python's json.dumps writes it by default: ", " between items, ": " after keys. */
+function pythonJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
+  if (typeof value === "object" && value !== null) {
+    return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${pythonJson(item)}`).join(", ")}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**
@@ -38,14 +73,28 @@ export function toJsonl(notes: ExportNote[]): string {
  * unit). A span that crosses a line break stays one fragment; its covered text has the
  * break written as a space, since an .ann line cannot hold one (our parser compares covered
  * text with whitespace runs made equal). Types lose any whitespace, which brat forbids.
+ *
+ * Then one A line per span attribute (binary, `A1<tab>Negation T1`, when the value is
+ * "true"; valued otherwise) and one R line per relation (`R1<tab>Treats Arg1:T1 Arg2:T2`).
+ * brat has no document labels; the caller says so (src/core/export/annotations.ts).
  */
-export function toBrat(note: { text: string; spans: Span[] }): { txt: string; ann: string } {
+export function toBrat(note: { text: string; spans: Span[]; relations?: Relation[] }): { txt: string; ann: string } {
   const toCodePoint = utf16ToCodePoint(note.text);
-  const ann = note.spans.map((span, i) => {
+  const lines = note.spans.map((span, i) => {
     const covered = note.text.slice(span.start, span.end).replace(/[\r\n\t]/g, " ");
     return `T${i + 1}\t${safeLabel(span.type)} ${toCodePoint(span.start)} ${toCodePoint(span.end)}\t${covered}\n`;
   });
-  return { txt: note.text, ann: ann.join("") };
+  let attributeId = 0;
+  note.spans.forEach((span, i) => {
+    for (const [name, value] of Object.entries(span.attributes ?? {})) {
+      const valued = value === BINARY_ATTRIBUTE_VALUE ? "" : ` ${safeLabel(value)}`;
+      lines.push(`A${++attributeId}\t${safeLabel(name)} T${i + 1}${valued}\n`);
+    }
+  });
+  (note.relations ?? []).forEach((relation, i) => {
+    lines.push(`R${i + 1}\t${safeLabel(relation.type)} Arg1:T${relation.from + 1} Arg2:T${relation.to + 1}\n`);
+  });
+  return { txt: note.text, ann: lines.join("") };
 }
 
 /**

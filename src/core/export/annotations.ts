@@ -5,6 +5,7 @@ import { toBrat, toConll, toJsonl, type ExportNote } from "../corpus/export.ts";
 import type { AnnotationOrigin, AppDatabase, Split } from "../store/db.ts";
 import { listAnnotations } from "../store/annotations.ts";
 import { getNotes, listNoteIds } from "../store/notes.ts";
+import { getProject } from "../store/projects.ts";
 
 export type AnnotationFormat = "jsonl" | "brat" | "conll";
 
@@ -24,7 +25,7 @@ export interface AnnotationExport {
   warnings: string[];
 }
 
-/** The notes that have an annotation of the chosen origin (and run), with its spans. */
+/** The notes that have an annotation of the chosen origin (and run), with its spans, relations and labels. */
 export async function annotatedNotes(
   db: AppDatabase,
   projectId: string,
@@ -39,7 +40,13 @@ export async function annotatedNotes(
   const wanted = options.split ? new Set(await listNoteIds(db, projectId, options.split)) : undefined;
   const noteIds = [...latest.keys()].filter((id) => !wanted || wanted.has(id)).sort((a, b) => a - b);
   const notes = await getNotes(db, noteIds);
-  return notes.map((note) => ({ id: note.externalId, text: note.text, spans: latest.get(note.id)!.spans }));
+  return notes.map((note) => {
+    const { spans, relations, labels } = latest.get(note.id)!;
+    const out: ExportNote = { id: note.externalId, text: note.text, spans };
+    if (relations !== undefined) out.relations = relations;
+    if (labels !== undefined) out.labels = labels;
+    return out;
+  });
 }
 
 export async function exportAnnotations(
@@ -51,10 +58,15 @@ export async function exportAnnotations(
   const notes = await annotatedNotes(db, projectId, options);
   const stem = `${baseName}-${options.origin}${options.split ? `-${options.split}` : ""}`;
   switch (options.format) {
-    case "jsonl":
-      return { fileName: `${stem}.jsonl`, bytes: strToU8(toJsonl(notes)), mimeType: "application/jsonl", notes: notes.length, warnings: [] };
+    case "jsonl": {
+      const { schema } = await getProject(db, projectId);
+      const multipleLabels = new Set(schema.documentLabels.filter((label) => label.multiple).map((label) => label.name));
+      const jsonl = toJsonl(notes, { multipleLabels });
+      return { fileName: `${stem}.jsonl`, bytes: strToU8(jsonl), mimeType: "application/jsonl", notes: notes.length, warnings: [] };
+    }
     case "conll": {
       const { conll, warnings } = toConll(notes);
+      warnings.push(...leftOut(notes, "CoNLL", ["attributes", "relations", "labels"]));
       return { fileName: `${stem}.conll`, bytes: strToU8(conll), mimeType: "text/plain", notes: notes.length, warnings };
     }
     case "brat": {
@@ -65,9 +77,27 @@ export async function exportAnnotations(
         files[`${stem}/${name}.txt`] = strToU8(txt);
         files[`${stem}/${name}.ann`] = strToU8(ann);
       }
-      return { fileName: `${stem}.brat.zip`, bytes: zipSync(files), mimeType: "application/zip", notes: notes.length, warnings: [] };
+      const warnings = leftOut(notes, "brat", ["labels"]);
+      return { fileName: `${stem}.brat.zip`, bytes: zipSync(files), mimeType: "application/zip", notes: notes.length, warnings };
     }
   }
+}
+
+type Extra = "attributes" | "relations" | "labels";
+
+/** One warning per kind of annotation the format cannot hold, counting the notes that had some. */
+function leftOut(notes: ExportNote[], format: string, kinds: Extra[]): string[] {
+  const has: Record<Extra, (note: ExportNote) => boolean> = {
+    attributes: (note) => note.spans.some((span) => Object.keys(span.attributes ?? {}).length > 0),
+    relations: (note) => (note.relations?.length ?? 0) > 0,
+    labels: (note) => Object.keys(note.labels ?? {}).length > 0,
+  };
+  return kinds.flatMap((kind) => {
+    const count = notes.filter(has[kind]).length;
+    if (count === 0) return [];
+    const what = { attributes: "entity attributes", relations: "relations", labels: "document labels" }[kind];
+    return [`${format} has no place for ${what}: those of ${count} ${count === 1 ? "note were" : "notes were"} left out (JSONL keeps them)`];
+  });
 }
 
 /** Note ids may hold folder separators or characters a file system refuses. */

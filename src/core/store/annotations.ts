@@ -1,7 +1,7 @@
 // Annotations: one row per (note, origin, runId). A run writes each note as soon as it is
 // done, so annotation and inference resume note by note after a reload.
 
-import type { Span } from "../corpus/types.ts";
+import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
 import { NotFoundError } from "../errors.ts";
 import {
   annotationsOfNote,
@@ -18,6 +18,9 @@ export interface AnnotationInput {
   /** "" when the annotation belongs to no run. */
   runId?: string;
   spans: Span[];
+  /** Relations between `spans` (indexes into it). */
+  relations?: Relation[];
+  labels?: DocumentLabels;
   meta?: AnnotationMeta;
 }
 
@@ -64,6 +67,8 @@ export async function putAnnotations(db: AppDatabase, given: AnnotationInput[]):
         spans: input.spans,
         updatedAt: now,
       };
+      if (input.relations !== undefined) row.relations = input.relations;
+      if (input.labels !== undefined) row.labels = input.labels;
       if (input.meta !== undefined) row.meta = input.meta;
       const id = idByKey.get(annotationKey(row));
       if (id !== undefined) row.id = id;

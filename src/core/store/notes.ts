@@ -50,8 +50,9 @@ export interface ImportNotesOptions {
  * caller calls it once per file (or per batch of a large file).
  *
  * Notes whose hash is already in the project, or earlier in the batch, are skipped and
- * reported. Notes that came with spans (even an empty list: "annotated, nothing found")
- * get an annotation row with origin "import". If the import row exists its counts grow.
+ * reported. Notes that came with spans (even an empty list: "annotated, nothing found"),
+ * or with document labels, get an annotation row with origin "import", which keeps the
+ * relations and labels that came with them. If the import row exists its counts grow.
  */
 export async function importNotes(
   db: AppDatabase,
@@ -144,9 +145,14 @@ export async function importNotes(
     const noteIds = added.map((index) => idByIndex.get(index)!);
     const annotations: Omit<AnnotationRow, "id">[] = [];
     added.forEach((index, position) => {
-      const spans = parsed[index].note.spans;
-      if (spans === undefined) return;
-      annotations.push({ projectId, noteId: noteIds[position], origin: "import", runId: "", spans, updatedAt: now });
+      const { spans, relations, labels } = parsed[index].note;
+      // Labels alone (a JSONL of classified reports) still make an annotation, with no
+      // spans: the row has to hold the labels, and a file that gave no entities found none.
+      if (spans === undefined && labels === undefined) return;
+      const row: Omit<AnnotationRow, "id"> = { projectId, noteId: noteIds[position], origin: "import", runId: "", spans: spans ?? [], updatedAt: now };
+      if (relations !== undefined && relations.length > 0) row.relations = relations;
+      if (labels !== undefined) row.labels = labels;
+      annotations.push(row);
     });
     if (annotations.length > 0) await db.annotations.bulkAdd(annotations as AnnotationRow[]);
 

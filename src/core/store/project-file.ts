@@ -6,9 +6,10 @@
 
 import { Gunzip, Gzip } from "fflate";
 import { contentHash } from "../corpus/hash.ts";
-import type { Span } from "../corpus/types.ts";
+import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
 import { InputFileError } from "../errors.ts";
 import type { TaskSchema } from "../schema/types.ts";
+import { schemaProblems } from "../schema/validate.ts";
 import {
   annotationsOfProject,
   newId,
@@ -58,6 +59,8 @@ interface AnnotationLine {
   origin: AnnotationOrigin;
   runId: string;
   spans: Span[];
+  relations?: Relation[];
+  labels?: DocumentLabels;
   updatedAt: number;
   meta?: AnnotationMeta;
 }
@@ -132,6 +135,8 @@ export async function exportProjectFile(db: AppDatabase, projectId: string): Pro
           spans: annotation.spans,
           updatedAt: annotation.updatedAt,
         };
+        if (annotation.relations !== undefined) line.relations = annotation.relations;
+        if (annotation.labels !== undefined) line.labels = annotation.labels;
         if (annotation.meta !== undefined) line.meta = annotation.meta;
         write(line);
       }
@@ -232,6 +237,8 @@ export async function importProjectFile(
           if (typeof line.name !== "string" || typeof line.language !== "string" || !isSchema(line.schema)) {
             throw fail("the project needs a name, a language and a schema");
           }
+          const [problem] = schemaProblems(line.schema);
+          if (problem) throw fail(`the project's schema is not usable: ${problem.message}`);
           project = {
             id: newId(),
             name: options.name ?? line.name,
@@ -306,6 +313,8 @@ export async function importProjectFile(
               throw fail(`span ${index + 1} (${start}–${end}) of an annotation of note ${annotation.noteId} is not inside its ${length} characters`);
             }
           });
+          const problem = relationsAndLabelsProblem(annotation);
+          if (problem) throw fail(`an annotation of note ${annotation.noteId}: ${problem}`);
           const row: Omit<AnnotationRow, "id"> = {
             projectId: project.id,
             noteId,
@@ -314,6 +323,8 @@ export async function importProjectFile(
             spans: annotation.spans,
             updatedAt: typeof annotation.updatedAt === "number" ? annotation.updatedAt : now,
           };
+          if (annotation.relations !== undefined) row.relations = annotation.relations;
+          if (annotation.labels !== undefined) row.labels = annotation.labels;
           if (annotation.meta !== undefined) row.meta = annotation.meta;
           annotationBatch.push(row);
           if (annotationBatch.length >= BATCH_ROWS) await flushAnnotations();
@@ -358,6 +369,22 @@ function* gunzipLines(bytes: Uint8Array, fileName: string): Generator<string> {
     ready = [];
     yield* lines;
   }
+}
+
+/** Relations must point at spans of their own annotation, and labels map names to lists of values. */
+function relationsAndLabelsProblem({ spans, relations, labels }: AnnotationLine): string | undefined {
+  if (relations !== undefined) {
+    if (!Array.isArray(relations)) return "relations is not a list";
+    const isSpanIndex = (index: unknown) => Number.isInteger(index) && (index as number) >= 0 && (index as number) < spans.length;
+    const bad = relations.findIndex((r) => typeof r?.type !== "string" || !isSpanIndex(r.from) || !isSpanIndex(r.to));
+    if (bad >= 0) return `relation ${bad + 1} needs a type and from/to indexes into its ${spans.length} spans`;
+  }
+  if (labels !== undefined) {
+    if (typeof labels !== "object" || labels === null || Array.isArray(labels)) return "labels is not an object";
+    const bad = Object.entries(labels).find(([, values]) => !Array.isArray(values) || values.some((v) => typeof v !== "string"));
+    if (bad) return `label "${bad[0]}" is not a list of values`;
+  }
+  return undefined;
 }
 
 function isSchema(value: unknown): value is TaskSchema {

@@ -3,6 +3,7 @@
 
 import { NotFoundError } from "../errors.ts";
 import { emptySchema, type TaskSchema } from "../schema/types.ts";
+import { assertValidSchema } from "../schema/validate.ts";
 import {
   annotationsOfProject,
   inTransaction,
@@ -54,6 +55,9 @@ export async function updateProject(
   projectId: string,
   changes: Partial<Pick<ProjectRow, "name" | "language" | "schema">>,
 ): Promise<ProjectRow> {
+  // An unusable schema (an attribute without values, a relation to a type that is gone)
+  // would break annotation and training later, far from the edit that caused it.
+  if (changes.schema) assertValidSchema(changes.schema);
   return inTransaction(db, "rw", [db.projects], `project ${projectId}`, async () => {
     const project = await getProject(db, projectId);
     const updated: ProjectRow = { ...project, ...changes, id: project.id, updatedAt: Date.now() };

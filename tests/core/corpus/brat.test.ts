@@ -7,7 +7,7 @@ const txt = { name: "docs/caso_1.txt", text: TEXT };
 const ann = (text: string) => ({ name: "docs/caso_1.ann", text });
 
 describe("parseBrat", () => {
-  it("reads text-bound annotations and ignores the other kinds", () => {
+  it("reads text-bound annotations, attributes and relations, and skips the other kinds", () => {
     const annText = [
       "T1\tLIVB 0 5\tMujer",
       "T2\tDISO 21 33\tdolor lumbar",
@@ -26,12 +26,50 @@ describe("parseBrat", () => {
         text: TEXT,
         spans: [
           { start: 0, end: 5, type: "LIVB" },
-          { start: 21, end: 33, type: "DISO" },
+          { start: 21, end: 33, type: "DISO", attributes: { Negated: "true" } },
           { start: 58, end: 68, type: "CHEM" },
         ],
+        relations: [{ type: "Causes", from: 0, to: 1 }],
         sourceFile: "docs/caso_1.txt",
       },
     ]);
+  });
+
+  it("reads binary and valued attributes, and relations whose T lines come later", () => {
+    const annText = [
+      "R1\tTreats Arg1:T3 Arg2:T2",
+      "A1\tNegation T2",
+      "A2\tCertainty T2 suspected",
+      "M3\tSeverity T2 mild",
+      "R2\tLocated Arg1:T2 Arg2:T1\t",
+      "T1\tLIVB 0 5\tMujer",
+      "T2\tDISO 21 33\tdolor lumbar",
+      "T3\tCHEM 58 68\tibuprofeno",
+    ].join("\n");
+    const [note] = parseBrat(txt, ann(annText));
+    expect(note.spans?.[1]).toEqual({ start: 21, end: 33, type: "DISO", attributes: { Negation: "true", Certainty: "suspected", Severity: "mild" } });
+    expect(note.relations).toEqual([
+      { type: "Treats", from: 2, to: 1 },
+      { type: "Located", from: 1, to: 0 },
+    ]);
+  });
+
+  it("gives every fragment of a discontinuous annotation its attributes; a relation points at the first fragment", () => {
+    const annText = "T1\tDISO 21 26;36 43\tdolor vómitos\nT2\tCHEM 58 68\tibuprofeno\nA1\tCertainty T1 negative\nR1\tTreats Arg1:T2 Arg2:T1";
+    const [note] = parseBrat(txt, ann(annText));
+    expect(note.spans).toEqual([
+      { start: 21, end: 26, type: "DISO", attributes: { Certainty: "negative" } },
+      { start: 36, end: 43, type: "DISO", attributes: { Certainty: "negative" } },
+      { start: 58, end: 68, type: "CHEM" },
+    ]);
+    expect(note.relations).toEqual([{ type: "Treats", from: 2, to: 0 }]);
+  });
+
+  it("leaves out attributes and relations of events, which it does not read", () => {
+    const annText = "T1\tDISO 21 33\tdolor lumbar\nE1\tPain:T1\nA1\tNegation E1\nR1\tCauses Arg1:E1 Arg2:T1";
+    const [note] = parseBrat(txt, ann(annText));
+    expect(note.spans).toEqual([{ start: 21, end: 33, type: "DISO" }]);
+    expect(note.relations).toBeUndefined();
   });
 
   it("makes one span per fragment of a discontinuous annotation", () => {
@@ -73,6 +111,36 @@ describe("parseBrat", () => {
       name: "covered text that does not match",
       line: "T2\tDISO 22 34\tdolor lumbar",
       message: 'docs/caso_1.ann, line 2: T2 says it covers "dolor lumbar" but docs/caso_1.txt has "olor lumbar " there',
+    },
+    {
+      name: "an attribute on a T the file does not define",
+      line: "A1\tNegation T9",
+      message: "docs/caso_1.ann, line 2: A1 names T9, which is not a text-bound annotation of this file",
+    },
+    {
+      name: "a relation to a T the file does not define",
+      line: "R1\tTreats Arg1:T1 Arg2:T4",
+      message: "docs/caso_1.ann, line 2: R1 names T4, which is not a text-bound annotation of this file",
+    },
+    {
+      name: "a malformed attribute line",
+      line: "A1\tNegation",
+      message: 'docs/caso_1.ann, line 2: is not an attribute (expected "A1<tab>Name T1" or "A1<tab>Name T1 value")',
+    },
+    {
+      name: "a relation with one argument",
+      line: "R1\tTreats Arg1:T1",
+      message: 'docs/caso_1.ann, line 2: is not a relation (expected "R1<tab>Type Arg1:T1 Arg2:T2")',
+    },
+    {
+      name: "a T id defined twice",
+      line: "T1\tDISO 21 33\tdolor lumbar",
+      message: "docs/caso_1.ann, line 2: defines T1 a second time; each T id names one annotation",
+    },
+    {
+      name: "an attribute given twice",
+      line: "A1\tCertainty T1 negative\nA2\tCertainty T1 positive",
+      message: 'docs/caso_1.ann, line 3: A2 gives T1 a second Certainty (it already has "negative")',
     },
     {
       name: "a malformed T line",

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseBrat } from "../../../src/core/corpus/brat.ts";
 import { parseConll, readConllDocuments } from "../../../src/core/corpus/conll.ts";
 import { toBrat, toConll, toJsonl, type ExportNote } from "../../../src/core/corpus/export.ts";
+import { parseJsonl } from "../../../src/core/corpus/jsonl.ts";
 import { tokenizeWhitespace, tokenizeWords } from "../../../src/core/corpus/simple-tokenizer.ts";
 
 const NOTE: ExportNote = {
@@ -20,6 +21,82 @@ describe("toJsonl", () => {
         '{"start": 0, "end": 14, "type": "DISO", "text": "Dolor \\"lumbar\\""}, ' +
         '{"start": 21, "end": 26, "type": "CHEM", "text": "AINEs"}]}\n' +
         '{"id": "b", "text": "x", "entities": []}\n',
+    );
+  });
+});
+
+/** A note with everything issue 10 adds: attributes (binary and valued), relations, labels. */
+const RICH: ExportNote = {
+  id: "r1",
+  text: "aspirin for headache; no fever",
+  spans: [
+    { start: 0, end: 7, type: "Drug" },
+    { start: 12, end: 20, type: "Symptom", attributes: { certainty: "positive" } },
+    { start: 25, end: 30, type: "Symptom", attributes: { certainty: "negative", Negation: "true" } },
+  ],
+  relations: [
+    { type: "Treats", from: 0, to: 1 },
+    { type: "Co-occurs", from: 2, to: 1 },
+  ],
+  labels: { urgency: ["low"], sections: ["plan"], problems: ["pain", "fever"] },
+};
+
+describe("toJsonl with attributes, relations and labels", () => {
+  it("writes them with Python's separators; one label value as a string unless the label is multiple-choice", () => {
+    expect(toJsonl([RICH], { multipleLabels: new Set(["sections"]) })).toBe(
+      '{"id": "r1", "text": "aspirin for headache; no fever", "entities": [' +
+        '{"start": 0, "end": 7, "type": "Drug", "text": "aspirin"}, ' +
+        '{"start": 12, "end": 20, "type": "Symptom", "text": "headache", "attributes": {"certainty": "positive"}}, ' +
+        '{"start": 25, "end": 30, "type": "Symptom", "text": "fever", "attributes": {"certainty": "negative", "Negation": "true"}}], ' +
+        '"relations": [{"type": "Treats", "from": 0, "to": 1}, {"type": "Co-occurs", "from": 2, "to": 1}], ' +
+        '"labels": {"urgency": "low", "sections": ["plan"], "problems": ["pain", "fever"]}}\n',
+    );
+  });
+
+  it("writes nothing extra for empty relations, labels and attributes", () => {
+    const plain = { id: "p", text: "x y", spans: [{ start: 0, end: 1, type: "T", attributes: {} }], relations: [], labels: {} };
+    expect(toJsonl([plain])).toBe('{"id": "p", "text": "x y", "entities": [{"start": 0, "end": 1, "type": "T", "text": "x"}]}\n');
+  });
+
+  it("JSONL -> notes -> JSONL gives the same bytes, and the notes their attributes, relations and labels", () => {
+    const written = toJsonl([RICH, NOTE]);
+    const [back, plain] = parseJsonl("r.jsonl", written).notes;
+    expect(back).toEqual({ externalId: "r1", text: RICH.text, spans: RICH.spans, relations: RICH.relations, labels: RICH.labels, sourceFile: "r.jsonl" });
+    expect(plain.relations).toBeUndefined();
+    const again = [back, plain].map((n) => ({ id: n.externalId, text: n.text, spans: n.spans ?? [], relations: n.relations, labels: n.labels }));
+    expect(toJsonl(again)).toBe(written);
+  });
+});
+
+describe("toBrat with attributes and relations", () => {
+  it("writes A lines (binary for \"true\") and R lines after the T lines", () => {
+    expect(toBrat(RICH).ann).toBe(
+      [
+        "T1\tDrug 0 7\taspirin",
+        "T2\tSymptom 12 20\theadache",
+        "T3\tSymptom 25 30\tfever",
+        "A1\tcertainty T2 positive",
+        "A2\tcertainty T3 negative",
+        "A3\tNegation T3",
+        "R1\tTreats Arg1:T1 Arg2:T2",
+        "R2\tCo-occurs Arg1:T3 Arg2:T2",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("notes -> brat -> notes keeps spans, attributes and relations", () => {
+    const { txt, ann } = toBrat(RICH);
+    const [back] = parseBrat({ name: "r1.txt", text: txt }, { name: "r1.ann", text: ann });
+    expect([back.spans, back.relations]).toEqual([RICH.spans, RICH.relations]);
+  });
+
+  it("brat -> notes -> brat gives the same .ann", () => {
+    const ann = "T1\tDrug 0 7\taspirin\nT2\tSymptom 12 20\theadache\nA1\tCertainty T2 suspected\nA2\tNegation T1\nR1\tTreats Arg1:T1 Arg2:T2\n";
+    const [note] = parseBrat({ name: "x.txt", text: RICH.text }, { name: "x.ann", text: ann });
+    // A lines come out in span order: the attribute of T1 first.
+    expect(toBrat({ text: note.text, spans: note.spans!, relations: note.relations }).ann).toBe(
+      "T1\tDrug 0 7\taspirin\nT2\tSymptom 12 20\theadache\nA1\tNegation T1\nA2\tCertainty T2 suspected\nR1\tTreats Arg1:T1 Arg2:T2\n",
     );
   });
 });

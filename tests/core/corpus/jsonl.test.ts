@@ -42,6 +42,25 @@ describe("parseJsonl", () => {
     });
   });
 
+  it("reads attributes, relations as {from, to} or {head, tail}, and labels as a value or a list", () => {
+    const text = "aspirin for headache, no fever";
+    const entities = [
+      { start: 0, end: 7, type: "Drug" },
+      { start: 12, end: 20, type: "Symptom", attributes: { certainty: "positive" } },
+      { start: 25, end: 30, type: "Symptom", attributes: { certainty: "negative", temporal: "current" } },
+    ];
+    const records = [
+      line({ id: "a", text, entities, relations: [{ type: "Treats", from: 0, to: 1 }], labels: { urgency: "low", sections: ["plan", "history"] } }),
+      line({ id: "b", text, entities, relations: [{ type: "Treats", head: 0, tail: 2 }] }),
+    ].join("\n");
+    const [a, b] = parseJsonl("set.jsonl", records).notes;
+    expect(a.spans?.map((span) => span.attributes)).toEqual([undefined, { certainty: "positive" }, { certainty: "negative", temporal: "current" }]);
+    expect(a.relations).toEqual([{ type: "Treats", from: 0, to: 1 }]);
+    expect(a.labels).toEqual({ urgency: ["low"], sections: ["plan", "history"] });
+    expect(b.relations).toEqual([{ type: "Treats", from: 0, to: 2 }]);
+    expect(b.labels).toBeUndefined();
+  });
+
   const good = line({ id: "ok", text: "fine" });
   it.each([
     { name: "broken JSON", bad: '{"id": "x", "text": "unterminated', message: /^set\.jsonl, line 2: is not valid JSON \(/ },
@@ -68,6 +87,41 @@ describe("parseJsonl", () => {
       name: "no type",
       bad: line({ text: "fiebre", entities: [{ start: 0, end: 2 }] }),
       message: "set.jsonl, line 2: entity 1: has no type",
+    },
+    {
+      name: "an attribute value that is not a string",
+      bad: line({ text: "fiebre", entities: [{ start: 0, end: 6, type: "DISO", attributes: { negated: true } }] }),
+      message: 'set.jsonl, line 2: entity 1: attribute "negated" is a boolean; attribute values are non-empty strings',
+    },
+    {
+      name: "attributes that are a list",
+      bad: line({ text: "fiebre", entities: [{ start: 0, end: 6, type: "DISO", attributes: ["negated"] }] }),
+      message: 'set.jsonl, line 2: entity 1: has "attributes" that is a list, not an object of name: value',
+    },
+    {
+      name: "a relation to an entity that is not there",
+      bad: line({ text: "fiebre", entities: [{ start: 0, end: 6, type: "DISO" }], relations: [{ type: "R", from: 0, to: 1 }] }),
+      message: 'set.jsonl, line 2: relation 1: "to" is 1, but the record has 1 entity (indexes from 0)',
+    },
+    {
+      name: "a relation by entity text instead of index",
+      bad: line({ text: "fiebre", entities: [{ start: 0, end: 6, type: "DISO" }], relations: [{ type: "R", head: "fiebre", tail: 0 }] }),
+      message: 'set.jsonl, line 2: relation 1: "head" must be the index of an entity (a whole number from 0)',
+    },
+    {
+      name: "a relation without a type",
+      bad: line({ text: "fiebre", entities: [{ start: 0, end: 6, type: "DISO" }], relations: [{ from: 0, to: 0 }] }),
+      message: "set.jsonl, line 2: relation 1: has no type",
+    },
+    {
+      name: "labels that are a list",
+      bad: line({ text: "fiebre", labels: ["urgent"] }),
+      message: 'set.jsonl, line 2: has "labels" that is a list, not an object of name: value or [values]',
+    },
+    {
+      name: "a label value that is a number",
+      bad: line({ text: "fiebre", labels: { stage: 3 } }),
+      message: 'set.jsonl, line 2: label "stage" must be a non-empty string or a list of them',
     },
     {
       name: "covered text that drifted by one",

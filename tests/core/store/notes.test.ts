@@ -82,6 +82,26 @@ describe("importNotes", () => {
     expect(await listNoteIds(db, project.id)).toEqual(result.noteIds);
   });
 
+  it("keeps the relations and labels that came with a note on its import annotation, even labels without spans", async () => {
+    const db = freshDatabase();
+    const project = await createProject(db, { name: "P", language: "en" });
+    const treated = hashed("n1", "aspirin for headache", "a.jsonl", [
+      { start: 0, end: 7, type: "Drug" },
+      { start: 12, end: 20, type: "Symptom", attributes: { certainty: "positive" } },
+    ]);
+    treated.note.relations = [{ type: "Treats", from: 0, to: 1 }];
+    const labelled = hashed("n2", "Never smoked.", "a.jsonl");
+    labelled.note.labels = { smoking: ["never"] };
+    const result = await importNotes(db, project.id, "imp-1", [treated, labelled, hashed("n3", "plain", "a.jsonl")]);
+
+    expect(result.annotationsAdded).toBe(2);
+    const [first] = await annotationsForNote(db, result.noteIds[0]);
+    expect([first.spans[1].attributes, first.relations, first.labels]).toEqual([{ certainty: "positive" }, [{ type: "Treats", from: 0, to: 1 }], undefined]);
+    const [second] = await annotationsForNote(db, result.noteIds[1]);
+    expect([second.spans, second.relations, second.labels]).toEqual([[], undefined, { smoking: ["never"] }]);
+    expect(await annotationsForNote(db, result.noteIds[2])).toEqual([]);
+  });
+
   it("imports 10,000 notes in one call quickly, then de-duplicates a batch against them", async () => {
     const db = freshDatabase();
     const project = await createProject(db, { name: "P", language: "en" });

@@ -4,7 +4,7 @@ import { InputFileError } from "../../../src/core/errors.ts";
 import { schemaWithTypes } from "../../../src/core/schema/types.ts";
 import { annotationsForNote, putAnnotation } from "../../../src/core/store/annotations.ts";
 import type { AppDatabase } from "../../../src/core/store/db.ts";
-import { getNotes, importNotes, listNoteIds, setSplit } from "../../../src/core/store/notes.ts";
+import { getNotes, importNotes, listNoteIds, setSplit, type HashedNote } from "../../../src/core/store/notes.ts";
 import {
   PROJECT_FILE_FORMAT,
   exportProjectFile,
@@ -32,7 +32,15 @@ async function contents(db: AppDatabase, projectId: string) {
       sourceFile: note.sourceFile,
       hash: note.hash,
       annotations: (await annotationsForNote(db, note.id))
-        .map((row) => ({ origin: row.origin, runId: row.runId, spans: row.spans, meta: row.meta, projectId: row.projectId === projectId }))
+        .map((row) => ({
+          origin: row.origin,
+          runId: row.runId,
+          spans: row.spans,
+          relations: row.relations,
+          labels: row.labels,
+          meta: row.meta,
+          projectId: row.projectId === projectId,
+        }))
         .sort((a, b) => (a.origin + a.runId).localeCompare(b.origin + b.runId)),
     })),
   );
@@ -43,9 +51,13 @@ async function sampleProject(db: AppDatabase, extraNotes = 0) {
   const schema = schemaWithTypes(["Symptom", "Drug"]);
   schema.guideline = "Mark symptoms — not negated ones — and drugs (薬剤).";
   schema.entityTypes[1].attributes = [{ name: "certainty", values: ["affirmed", "negated"], default: "affirmed" }];
+  schema.relationTypes = [{ name: "Treats", from: ["Drug"], to: ["Symptom"], directed: true }];
+  schema.documentLabels = [{ name: "urgency", values: ["low", "high"], multiple: false }];
   const project = await createProject(db, { name: "Discharge 退院 summaries", language: "ja", schema });
   const batch = [
-    hashed("ja-1", TEXTS[0], "notes.jsonl", [{ start: 5, end: 7, type: "Symptom" }, { start: 13, end: 18, type: "Drug", attributes: { certainty: "affirmed" } }]),
+    withRelationsAndLabels(
+      hashed("ja-1", TEXTS[0], "notes.jsonl", [{ start: 5, end: 7, type: "Symptom" }, { start: 13, end: 18, type: "Drug", attributes: { certainty: "affirmed" } }]),
+    ),
     hashed("en-1", TEXTS[1], "notes.jsonl", []),
     hashed("ru-1", TEXTS[2], "other.txt"),
     ...Array.from({ length: extraNotes }, (_, i) => hashed(`extra-${i}`, `Extra note ${i}\twith tab and "quotes"\nand a newline.`, "extra.csv")),
@@ -54,11 +66,24 @@ async function sampleProject(db: AppDatabase, extraNotes = 0) {
   await setSplit(db, [noteIds[0]], "gold");
   await setSplit(db, [noteIds[2]], "dev");
   await putAnnotation(db, { noteId: noteIds[0], origin: "llm", runId: "run-1", spans: [{ start: 5, end: 7, type: "Symptom", confidence: 0.9 }], meta: { raw: '{"entities":[]}', unplaced: ["咳嗽"] } });
-  await putAnnotation(db, { noteId: noteIds[0], origin: "human", spans: [{ start: 5, end: 7, type: "Symptom" }] });
+  await putAnnotation(db, {
+    noteId: noteIds[0],
+    origin: "human",
+    spans: [{ start: 5, end: 7, type: "Symptom" }, { start: 13, end: 18, type: "Drug", attributes: { certainty: "negated" } }],
+    relations: [{ type: "Treats", from: 1, to: 0 }],
+    labels: { urgency: ["high"] },
+  });
   for (let i = 3; i < noteIds.length; i += 2) {
     await putAnnotation(db, { noteId: noteIds[i], origin: "model", runId: "infer", spans: [{ start: 0, end: 5, type: "Drug" }] });
   }
   return project;
+}
+
+/** The imported annotation of the first note carries a relation (Drug → Symptom) and a label. */
+function withRelationsAndLabels(note: HashedNote): HashedNote {
+  note.note.relations = [{ type: "Treats", from: 1, to: 0 }];
+  note.note.labels = { urgency: ["low"] };
+  return note;
 }
 
 describe("project file", () => {
@@ -76,6 +101,13 @@ describe("project file", () => {
     expect(actual.notes.map((note) => note.text)).toEqual(TEXTS);
     expect(actual.notes.map((note) => note.split)).toEqual(["gold", "pool", "dev"]);
     expect(actual.notes[0].annotations.map((row) => row.origin)).toEqual(["human", "import", "llm"]);
+    // Relations, labels and attributes came through (the comparison above would also pass if both lacked them).
+    expect(actual.notes[0].annotations.map((row) => [row.relations, row.labels, row.spans[1]?.attributes])).toEqual([
+      [[{ type: "Treats", from: 1, to: 0 }], { urgency: ["high"] }, { certainty: "negated" }],
+      [[{ type: "Treats", from: 1, to: 0 }], { urgency: ["low"] }, { certainty: "affirmed" }],
+      [undefined, undefined, undefined],
+    ]);
+    expect(actual.schema.relationTypes).toEqual([{ name: "Treats", from: ["Drug"], to: ["Symptom"], directed: true }]);
 
     // New note ids, and the originals are untouched.
     const originalIds = await listNoteIds(db, original.id);
@@ -116,6 +148,21 @@ describe("project file", () => {
     ["a header only", gz([header]), /no project/],
     ["an annotation of a missing note", gz([header, projectLine, noteLine, { kind: "annotation", noteId: 8, origin: "llm", runId: "", spans: [] }]), /note 8/],
     ["a note with a bad split", gz([header, projectLine, { ...noteLine, split: "train" }]), /split/],
+    [
+      "a schema whose relation names a missing type",
+      gz([header, { ...projectLine, schema: { ...projectLine.schema, relationTypes: [{ name: "R", from: ["X"], to: ["Y"], directed: true }] } }]),
+      /line 2: the project's schema is not usable: relation type "R": goes to "Y", which is not an entity type of the schema/,
+    ],
+    [
+      "a relation pointing past the annotation's spans",
+      gz([header, projectLine, noteLine, { kind: "annotation", noteId: 7, origin: "llm", runId: "", spans: [{ start: 0, end: 4, type: "X" }], relations: [{ type: "R", from: 0, to: 1 }] }]),
+      /line 4: an annotation of note 7: relation 1 needs a type and from\/to indexes into its 1 spans/,
+    ],
+    [
+      "labels that are not lists",
+      gz([header, projectLine, noteLine, { kind: "annotation", noteId: 7, origin: "llm", runId: "", spans: [], labels: { urgency: "high" } }]),
+      /label "urgency" is not a list of values/,
+    ],
   ];
   for (const [what, bytes, message] of bad) {
     it(`rejects ${what} with an error naming the file, and stores nothing`, async () => {
