@@ -1,6 +1,6 @@
 // The Review step in a real browser: an English and a Japanese note, annotated by a local
 // OpenAI-compatible server (with consent), reviewed with the keyboard and the mouse: add,
-// retype, delete, accept, reject, undo, redo; the Japanese note marked gold; the Train
+// retype, delete, accept, reject, undo, redo (in both); the Japanese note marked gold; the Train
 // step's plan leaves it out; the agreement tables show the hand-computed numbers, also
 // after a second reviewer reviews the English note.
 
@@ -169,6 +169,21 @@ describe("review in a real browser", () => {
     await page.keyboard.press("Control+z");
     expect(await spans(page, JA.text)).not.toContain("発熱 Disease accepted human");
     await page.keyboard.press("Control+Shift+Z");
+    // Retype and delete in Japanese too: 患者 added as a Chemical, retyped to Disease, deleted.
+    await selectWithKeys(page, 0, "患者".length);
+    await page.keyboard.press("1");
+    expect(await spans(page, JA.text)).toContain("患者 Chemical accepted human");
+    await page.keyboard.press("t");
+    await page.getByTestId("retyping").waitFor();
+    await page.keyboard.press("2");
+    expect(await spans(page, JA.text)).toContain("患者 Disease accepted human");
+    await page.keyboard.press("Delete");
+    expect(await spans(page, JA.text)).toEqual([
+      "胸痛 Disease accepted llm",
+      "発熱 Chemical rejected llm",
+      "発熱 Disease accepted human",
+      "アスピリン Chemical accepted llm",
+    ]);
     await page.keyboard.press("g");
     await expect.poll(() => page.getByTestId("review-split").textContent()).toBe("gold");
     expect(await page.getByTestId("review-message").textContent()).toContain("never trained on and never shown to an LLM as a few-shot example");
