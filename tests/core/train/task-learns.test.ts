@@ -116,4 +116,69 @@ describe("training the task heads on toy data", () => {
     expect(decisionAccuracy).toBeGreaterThan(0.95);
     expect(exact / test.length).toBeGreaterThan(0.85);
   });
+
+  it("entity attributes: negation before an A entity and a severity cue inside a B entity, > 95% accuracy per attribute", async () => {
+    const attributes: AttributeTarget[] = [
+      { entityType: "A", name: "certainty", values: ["positive", "negative"] },
+      { entityType: "B", name: "severity", values: ["mild", "severe"] },
+    ];
+    const config = toyConfig(["unused"]);
+    const model = attributeModel(config, { kind: "attributes", attributes });
+    const pad = (group: ReturnType<typeof attributeSentences>, rows: number, length: number) => padSpanBatch(config, group, rows, length, 2);
+    const { trainer, losses } = await train(model, attributeSentences(384, 5), pad, 20);
+    const test = attributeSentences(128, 6);
+    const [right, total] = [[0, 0], [0, 0]];
+    for (const { batch, indices } of taskBatches(test, { batchSize: BATCH, buckets: BUCKETS }, pad)) {
+      const logits = await trainer.predict(batch); // (rows, E, 2 + 2)
+      const E = batch.task.span_weights.dims[1];
+      indices.forEach((k, r) =>
+        test[k].spans.forEach((span, e) =>
+          span.labels.forEach((label, a) => {
+            if (label < 0) return;
+            const at = (r * E + e) * 4 + 2 * a;
+            total[a]++;
+            right[a] += Number(argmax(logits, at, at + 2) === label);
+          }),
+        ),
+      );
+    }
+    await trainer.release();
+    const [first, last] = lossFall(losses);
+    const accuracy = right.map((n, a) => n / total[a]);
+    console.log(`toy attributes: loss ${first.toFixed(3)} → ${last.toFixed(3)}, accuracy certainty ${accuracy[0].toFixed(4)} (${total[0]}), severity ${accuracy[1].toFixed(4)} (${total[1]})`);
+    expect(last).toBeLessThan(first / 4);
+    expect(Math.min(...total)).toBeGreaterThan(100);
+    for (const a of accuracy) expect(a).toBeGreaterThan(0.95);
+  });
+
+  it("relations: the joining token between neighbours, in one direction, > 95% accuracy and > 0.9 F1 on related pairs", async () => {
+    const config = toyConfig(["unused"]);
+    const model = relationModel(config, { kind: "relations", labels: [NO_RELATION, "with", "of"] });
+    const pad = (group: ReturnType<typeof relationSentences>, rows: number, length: number) => padPairBatch(config, group, rows, length);
+    const { trainer, losses } = await train(model, relationSentences(384, 7), pad, 20);
+    const test = relationSentences(128, 8);
+    let [right, total, truePositives, predicted, gold] = [0, 0, 0, 0, 0];
+    for (const { batch, indices } of taskBatches(test, { batchSize: BATCH, buckets: BUCKETS }, pad)) {
+      const logits = await trainer.predict(batch); // (rows, R, 3)
+      const R = batch.task.relation_labels.dims[1];
+      indices.forEach((k, r) =>
+        test[k].pairs.forEach((pair, p) => {
+          const guess = argmax(logits, (r * R + p) * 3, (r * R + p) * 3 + 3);
+          total++;
+          right += Number(guess === pair.label);
+          predicted += Number(guess !== 0);
+          gold += Number(pair.label !== 0);
+          truePositives += Number(guess !== 0 && guess === pair.label);
+        }),
+      );
+    }
+    await trainer.release();
+    const [first, last] = lossFall(losses);
+    const f1 = (2 * truePositives) / (predicted + gold);
+    console.log(`toy relations: loss ${first.toFixed(3)} → ${last.toFixed(3)}, accuracy ${(right / total).toFixed(4)}, F1 on related pairs ${f1.toFixed(4)} (${gold} gold)`);
+    expect(last).toBeLessThan(first / 4);
+    expect(gold).toBeGreaterThan(100);
+    expect(right / total).toBeGreaterThan(0.95);
+    expect(f1).toBeGreaterThan(0.9);
+  });
 });
