@@ -24,8 +24,13 @@ import { type ParamSpec, listParams } from "./names.ts";
 export interface AttributeTarget {
   entityType: string;
   name: string;
-  values: string[];
+  values: readonly string[];
 }
+
+/** Graph input names of the pooling matrices, in training and in the exported model. */
+export const SPAN_WEIGHTS = "span_weights";
+export const PAIR_FROM = "pair_from";
+export const PAIR_TO = "pair_to";
 
 /** The label of entity pairs that are not related: class 0 of the relation head. */
 export const NO_RELATION = "none";
@@ -89,7 +94,34 @@ function classifierProb(ctx: EncoderContext): number {
   return d ? (d.classifierProb ?? d.hiddenProb) : 0;
 }
 
-/** Logits (B, E, ΣV) for attributes or (B, R, 1 + K) for relations, and the hidden state (B, T, H). */
+/**
+ * The head on a hidden state (B, T, H): logits (B, E, ΣV) for attributes or (B, R, 1 + K)
+ * for relations. `param` gives the head's parameters by spec (spanHeadParams' order);
+ * `drop` is the dropout before each Linear (the identity at inference).
+ */
+export function spanHeadLogits(
+  hidden: Value,
+  head: SpanHead,
+  pooling: SpanPooling,
+  param: (spec: ParamSpec) => Value,
+  specs: readonly ParamSpec[],
+  drop: (x: Value) => Value = (x) => x,
+): Value {
+  const classify = (x: Value, i: number) => linear(drop(x), param(specs[2 * i]), param(specs[2 * i + 1]), "out_in");
+  if (head.kind === "attributes") {
+    if (!("spans" in pooling)) throw new ShapeError("span head: attributes need a `spans` pooling matrix");
+    const pooled = matmul(pooling.spans, hidden); // (B, E, H)
+    const logits = head.attributes.map((_, i) => classify(pooled, i)); // each (B, E, V)
+    return logits.length === 1 ? logits[0] : concat(logits, -1); // (B, E, ΣV)
+  }
+  if (!("from" in pooling)) throw new ShapeError("span head: relations need `from` and `to` pooling matrices");
+  const from = matmul(pooling.from, hidden); // (B, R, H)
+  const to = matmul(pooling.to, hidden); // (B, R, H)
+  const pair = concat([from, to, mul(from, to)], -1); // (B, R, 3H)
+  return classify(pair, 0); // (B, R, 1 + K)
+}
+
+/** Encoder and span head: logits as spanHeadLogits, and the hidden state (B, T, H). */
 export function buildSpanClassifier(
   g: Graph,
   config: EncoderConfig,
@@ -101,18 +133,7 @@ export function buildSpanClassifier(
 ): { logits: Value; hidden: Value } {
   const ctx = new EncoderContext(g, config, "none", params, options);
   const hidden = encode(ctx, inputs); // (B, T, H)
-  const specs = spanHeadParams(config, head);
   const p = classifierProb(ctx);
-  const classify = (x: Value, i: number) => linear(ctx.dropout(x, p), ctx.fetch(specs[2 * i]), ctx.fetch(specs[2 * i + 1]), "out_in");
-  if (head.kind === "attributes") {
-    if (!("spans" in pooling)) throw new ShapeError("span head: attributes need a `spans` pooling matrix");
-    const pooled = matmul(pooling.spans, hidden); // (B, E, H)
-    const logits = head.attributes.map((_, i) => classify(pooled, i)); // each (B, E, V)
-    return { logits: logits.length === 1 ? logits[0] : concat(logits, -1), hidden }; // (B, E, ΣV)
-  }
-  if (!("from" in pooling)) throw new ShapeError("span head: relations need `from` and `to` pooling matrices");
-  const from = matmul(pooling.from, hidden); // (B, R, H)
-  const to = matmul(pooling.to, hidden); // (B, R, H)
-  const pair = concat([from, to, mul(from, to)], -1); // (B, R, 3H)
-  return { logits: classify(pair, 0), hidden }; // (B, R, 1 + K)
+  const logits = spanHeadLogits(hidden, head, pooling, (spec) => ctx.fetch(spec), spanHeadParams(config, head), (x) => ctx.dropout(x, p));
+  return { logits, hidden };
 }

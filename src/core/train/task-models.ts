@@ -15,17 +15,24 @@ import { ShapeError } from "../errors.ts";
 import type { EncoderConfig } from "../model/config.ts";
 import { buildSequenceClassifier, listModelParams } from "../model/encoder.ts";
 import type { LoraConfig } from "../model/lora.ts";
-import { type SpanHead, attributeOffsets, buildSpanClassifier, listSpanModelParams } from "../model/span-heads.ts";
+import {
+  PAIR_FROM,
+  PAIR_TO,
+  SPAN_WEIGHTS,
+  type SpanHead,
+  attributeOffsets,
+  buildSpanClassifier,
+  listSpanModelParams,
+} from "../model/span-heads.ts";
+
+export { PAIR_FROM, PAIR_TO, SPAN_WEIGHTS };
 import { type Value, add, binaryCrossEntropyWithLogits, div, slice, softmaxCrossEntropy, squeeze } from "../onnx/index.ts";
 import type { DropoutOptions, ModelInputs, Objective, StepModel } from "./model.ts";
 
 export const DOC_LABELS = "doc_labels";
 export const DOC_TARGETS = "doc_targets";
 export const DOC_WEIGHTS = "doc_weights";
-export const SPAN_WEIGHTS = "span_weights";
 export const ATTRIBUTE_LABELS = "attribute_labels";
-export const PAIR_FROM = "pair_from";
-export const PAIR_TO = "pair_to";
 export const RELATION_LABELS = "relation_labels";
 
 /** Symbolic dims: the spans and pairs of a batch (padded to the row with the most). */
