@@ -5,7 +5,7 @@
 
 import { strToU8, unzipSync } from "fflate";
 import { ModelFormatError } from "../errors.ts";
-import { configToJson, parseConfig, withLabels, type EncoderConfig, type HeadKind } from "./config.ts";
+import { configToJson, parseConfig, withLabels, type EncoderConfig, type HeadKind, type ProblemType } from "./config.ts";
 import { listParams, modernName } from "./names.ts";
 import { readSafetensors, writeSafetensors, type FloatDType, type Tensor } from "./safetensors.ts";
 import type { Weight } from "./weights.ts";
@@ -182,6 +182,8 @@ function checkLabelCount(config: EncoderConfig, weights: Map<string, Tensor>): v
 
 export interface WriteFolderOptions {
   head?: HeadKind;
+  /** Sequence classification only: multi-label models say so, or transformers scores them with a softmax. */
+  problemType?: ProblemType;
   /** dtype of model.safetensors; default F32. */
   floatDtype?: FloatDType;
 }
@@ -212,7 +214,7 @@ export function writeModelFolder(
   if (problems.length > 0) throw new ModelFormatError(SAFETENSORS, `cannot write the weights: ${problems.join("; ")}`);
 
   const files = new Map<string, Uint8Array>();
-  files.set("config.json", strToU8(configToJson(config, labels, { head })));
+  files.set("config.json", strToU8(configToJson(config, labels, { head, ...(options.problemType ? { problemType: options.problemType } : {}) })));
   // transformers refuses safetensors files whose metadata lacks format "pt".
   files.set(SAFETENSORS, writeSafetensors(weights, { metadata: { format: "pt" }, floatDtype: options.floatDtype }));
   files.set("tokenizer.json", fileBytes(tokenizer.tokenizerJson));
