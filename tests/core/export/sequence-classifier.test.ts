@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { strFromU8 } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ModelType, type ProblemType, createConfig } from "../../../src/core/model/config.ts";
-import { documentPrediction } from "../../../src/core/model/document-labels.ts";
+import { type DocumentPrediction, documentPrediction } from "../../../src/core/model/document-labels.ts";
 import { writeModelFolder } from "../../../src/core/model/folder.ts";
 import { buildInferenceModel } from "../../../src/core/model/inference-graph.ts";
 import { listParams } from "../../../src/core/model/names.ts";
@@ -83,7 +83,7 @@ describe("a document-label model in Hugging Face's layout", () => {
     const multiLabel = c.problemType === "multi_label_classification";
     const tokenizer = loadTokenizer(JSON.parse(tokenizerJson), tokenizerConfig);
     const session = await createSession(onnx);
-    const ours = [];
+    const ours: DocumentPrediction[] = [];
     for (const text of TEXTS) {
       const ids = tokenizer.encode(text).ids;
       const int64 = (values: number[]): HostTensor => ({ dtype: "int64", dims: [1, values.length], data: BigInt64Array.from(values.map(BigInt)) });
