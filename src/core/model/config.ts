@@ -261,8 +261,12 @@ function labelMapOf(labels: string[]): Omit<LabelMap, "hasLabelMap"> {
   return { labels: [...labels], id2label, label2id, numLabels: labels.length };
 }
 
-/** The transformers class name of the model with this head (e.g. BertForTokenClassification). */
-export function architectureName(modelType: ModelType, head: HeadKind = "token"): string {
+/**
+ * The transformers class name of the model with this head (e.g. BertForTokenClassification);
+ * "base" is the bare encoder (BertModel), for heads transformers has no class for.
+ */
+export function architectureName(modelType: ModelType, head: HeadKind | "base" = "token"): string {
+  if (head === "base") return `${ARCHITECTURE_PREFIX[modelType]}Model`;
   return `${ARCHITECTURE_PREFIX[modelType]}For${head === "token" ? "Token" : "Sequence"}Classification`;
 }
 
@@ -279,7 +283,12 @@ export function withLabels(config: EncoderConfig, labels: readonly string[]): En
 export function configToJson(
   config: EncoderConfig,
   labels: readonly string[],
-  options: { head?: HeadKind; problemType?: ProblemType } = {},
+  options: {
+    head?: HeadKind | "base";
+    problemType?: ProblemType;
+    /** Fields of our own (e.g. a span head's description), written as they are. */
+    extra?: Record<string, unknown>;
+  } = {},
 ): string {
   const out: Record<string, unknown> = { ...config.raw };
   // Stale label counts from older transformers versions would contradict id2label.
@@ -328,6 +337,7 @@ export function configToJson(
   out.id2label = Object.fromEntries(labels.map((label, id) => [String(id), label]));
   out.label2id = Object.fromEntries(labels.map((label, id) => [label, id]));
   if (options.problemType) out.problem_type = options.problemType;
+  Object.assign(out, options.extra);
   out.torch_dtype = "float32";
   out.transformers_version = TRANSFORMERS_VERSION;
   return JSON.stringify(sortKeys(out), null, 2) + "\n";

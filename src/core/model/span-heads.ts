@@ -40,13 +40,19 @@ export type SpanHead =
   /** labels[0] is NO_RELATION, then the relation types. */
   | { kind: "relations"; labels: readonly string[] };
 
-/** What a Python user reads in the model card: the files hold a base encoder plus these tensors. */
-export const SPAN_HEAD_LOADING = `transformers has no class for this head. model.safetensors holds the encoder under
-its usual names (load it with AutoModel.from_pretrained(folder), which skips the head
-tensors) and the head as plain Linear layers:
-  attribute_classifiers.{i}.weight / .bias   (values_i, hidden) per attribute, in the order of config.json's clinical_adapt.attributes
-  relation_classifier.weight / .bias         (1 + relation types, 3 * hidden), labels in config.json's id2label (0 = "none")
-A span is the mean of its tokens' last hidden states; a pair is [from, to, from * to].`;
+/**
+ * How to load an attribute or relation model outside the app, for its model card: the
+ * folder (writeSpanModelFolder) is a bare encoder plus plain Linear layers.
+ */
+export const SPAN_HEAD_LOADING = `transformers has no class for this head. config.json names the bare encoder
+(architectures: *Model), so AutoModel.from_pretrained(folder) loads the encoder and skips
+the head tensors, which model.safetensors holds as plain Linear layers (PyTorch layout):
+  attribute_classifiers.{i}.weight / .bias   (values_i, hidden), attribute i of config.json's clinical_adapt_head.attributes
+  relation_classifier.weight / .bias         (labels, 3 * hidden), labels in config.json's id2label (0 = "none")
+A span is the mean of its tokens' last hidden states; a pair of spans is [from, to, from * to].
+onnx/model.onnx takes input_ids, attention_mask (token_type_ids for BERT) and span_weights
+(batch, spans, tokens) or pair_from and pair_to (batch, pairs, tokens), each row a span's
+mean-pooling weights, and outputs logits (batch, spans, sum of values) or (batch, pairs, labels).`;
 
 /** The head's own parameters (newly initialised: part "head"). */
 export function spanHeadParams(config: EncoderConfig, head: SpanHead): ParamSpec[] {

@@ -1,8 +1,12 @@
 // The attribute and relation heads: parameter names and shapes; gradients of head + loss
-// against finite differences (float64); and the exported inference graph against a float64
-// reference (the reference encoder, mean pooling and the Linear layers written out in JS).
+// against finite differences (float64); the exported inference graph against a float64
+// reference (the reference encoder, mean pooling and the Linear layers written out in JS);
+// and the model folder they download as.
 
+import { strFromU8 } from "fflate";
 import { describe, expect, it } from "vitest";
+import { SPAN_HEAD_FIELD, readModelFolder, writeSpanModelFolder } from "../../../src/core/model/folder.ts";
+import { readSafetensors } from "../../../src/core/model/safetensors.ts";
 import { buildSpanInferenceModel } from "../../../src/core/model/inference-graph.ts";
 import { randomEncoderWeights } from "../../../src/core/model/random-init.ts";
 import { seededRandom } from "../../../src/core/model/random.ts";
@@ -183,5 +187,35 @@ describe("buildSpanInferenceModel", () => {
     });
     expect(maxAbs(rExpected)).toBeGreaterThan(0.3);
     expect(maxAbsDiff(relationLogits, rExpected)).toBeLessThan(1e-4);
+  });
+});
+
+describe("writeSpanModelFolder", () => {
+  it("writes a bare-encoder config.json with the head described, and the head's tensors by their names", () => {
+    const config = tinyConfig("roberta");
+    const weights = spanWeights(config, RELATION_HEAD, 53);
+    const files = writeSpanModelFolder(config, RELATION_HEAD, weights, { tokenizerJson: { model: {} } });
+    const written = JSON.parse(strFromU8(files.get("config.json")!));
+    expect(written.architectures).toEqual(["RobertaModel"]);
+    expect(written.id2label).toEqual({ 0: "none", 1: "has_dose", 2: "located_in" });
+    expect(written[SPAN_HEAD_FIELD]).toEqual({ kind: "relations", pooling: "mean", pair: "from,to,from*to", no_relation: "none" });
+    const tensors = readSafetensors(files.get("model.safetensors")!).tensors;
+    expect(tensors.get("relation_classifier.weight")?.shape).toEqual([3, 96]);
+    expect([...tensors.keys()].sort()).toEqual(listSpanModelParams(config, RELATION_HEAD).map((s) => s.name).sort());
+    // The encoder's tensors are where transformers' RobertaModel looks for them.
+    expect(readModelFolder(files).config.modelType).toBe("roberta");
+
+    const attributeFiles = writeSpanModelFolder(config, ATTRIBUTE_HEAD, spanWeights(config, ATTRIBUTE_HEAD, 54), { tokenizerJson: { model: {} } });
+    expect(JSON.parse(strFromU8(attributeFiles.get("config.json")!))[SPAN_HEAD_FIELD].attributes).toEqual([
+      { entity_type: "Disease", name: "certainty", values: ["positive", "negative", "suspected"] },
+      { entity_type: "Drug", name: "status", values: ["current", "stopped"] },
+    ]);
+  });
+
+  it("refuses weights that lack the head, naming the missing tensor", () => {
+    const config = tinyConfig("bert");
+    const weights = spanWeights(config, ATTRIBUTE_HEAD, 55);
+    weights.delete("attribute_classifiers.1.bias");
+    expect(() => writeSpanModelFolder(config, ATTRIBUTE_HEAD, weights, { tokenizerJson: {} })).toThrow(/'attribute_classifiers\.1\.bias' is missing/);
   });
 });
