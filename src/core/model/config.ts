@@ -14,6 +14,12 @@ export type HiddenAct = "gelu" | "gelu_tanh" | "relu";
 
 export type HeadKind = "token" | "sequence";
 
+/**
+ * transformers' problem_type for *ForSequenceClassification: which loss it trains with and
+ * how pipelines score (softmax, or a sigmoid per label for multi-label).
+ */
+export type ProblemType = "single_label_classification" | "multi_label_classification";
+
 export interface EncoderConfig {
   modelType: ModelType;
   family: EncoderFamily;
@@ -255,8 +261,12 @@ function labelMapOf(labels: string[]): Omit<LabelMap, "hasLabelMap"> {
   return { labels: [...labels], id2label, label2id, numLabels: labels.length };
 }
 
-/** The transformers class name of the model with this head (e.g. BertForTokenClassification). */
-export function architectureName(modelType: ModelType, head: HeadKind = "token"): string {
+/**
+ * The transformers class name of the model with this head (e.g. BertForTokenClassification);
+ * "base" is the bare encoder (BertModel), for heads transformers has no class for.
+ */
+export function architectureName(modelType: ModelType, head: HeadKind | "base" = "token"): string {
+  if (head === "base") return `${ARCHITECTURE_PREFIX[modelType]}Model`;
   return `${ARCHITECTURE_PREFIX[modelType]}For${head === "token" ? "Token" : "Sequence"}Classification`;
 }
 
@@ -270,7 +280,16 @@ export function withLabels(config: EncoderConfig, labels: readonly string[]): En
  * *ForSequenceClassification) with these labels. Fields of the original config that we do not
  * model are kept; keys are sorted and indented as `PretrainedConfig.to_json_file` writes them.
  */
-export function configToJson(config: EncoderConfig, labels: readonly string[], options: { head?: HeadKind } = {}): string {
+export function configToJson(
+  config: EncoderConfig,
+  labels: readonly string[],
+  options: {
+    head?: HeadKind | "base";
+    problemType?: ProblemType;
+    /** Fields of our own (e.g. a span head's description), written as they are. */
+    extra?: Record<string, unknown>;
+  } = {},
+): string {
   const out: Record<string, unknown> = { ...config.raw };
   // Stale label counts from older transformers versions would contradict id2label.
   delete out.num_labels;
@@ -317,6 +336,8 @@ export function configToJson(config: EncoderConfig, labels: readonly string[], o
   out.architectures = [architectureName(config.modelType, options.head ?? "token")];
   out.id2label = Object.fromEntries(labels.map((label, id) => [String(id), label]));
   out.label2id = Object.fromEntries(labels.map((label, id) => [label, id]));
+  if (options.problemType) out.problem_type = options.problemType;
+  Object.assign(out, options.extra);
   out.torch_dtype = "float32";
   out.transformers_version = TRANSFORMERS_VERSION;
   return JSON.stringify(sortKeys(out), null, 2) + "\n";

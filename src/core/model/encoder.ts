@@ -134,7 +134,11 @@ export class EncoderContext {
     return dropoutOp(x, p, { seed: siteSeed(opts.seed, this.site++) });
   }
 
-  private fetch(spec: ParamSpec): Value {
+  /**
+   * The parameter of this spec, checked against its shape. Heads whose parameters are not in
+   * listParams (span-heads.ts) ask by spec; the others by role (param).
+   */
+  fetch(spec: ParamSpec): Value {
     const cached = this.values.get(spec.name);
     if (cached) return cached;
     const v = this.source(spec);

@@ -5,8 +5,9 @@
 
 import { strToU8, unzipSync } from "fflate";
 import { ModelFormatError } from "../errors.ts";
-import { configToJson, parseConfig, withLabels, type EncoderConfig, type HeadKind } from "./config.ts";
-import { listParams, modernName } from "./names.ts";
+import { configToJson, parseConfig, withLabels, type EncoderConfig, type HeadKind, type ProblemType } from "./config.ts";
+import { listParams, modernName, type ParamSpec } from "./names.ts";
+import { type SpanHead, NO_RELATION, listSpanModelParams } from "./span-heads.ts";
 import { readSafetensors, writeSafetensors, type FloatDType, type Tensor } from "./safetensors.ts";
 import type { Weight } from "./weights.ts";
 
@@ -182,6 +183,8 @@ function checkLabelCount(config: EncoderConfig, weights: Map<string, Tensor>): v
 
 export interface WriteFolderOptions {
   head?: HeadKind;
+  /** Sequence classification only: multi-label models say so, or transformers scores them with a softmax. */
+  problemType?: ProblemType;
   /** dtype of model.safetensors; default F32. */
   floatDtype?: FloatDType;
 }
@@ -199,6 +202,41 @@ export function writeModelFolder(
 ): Map<string, Uint8Array> {
   const head = options.head ?? "token";
   const specs = listParams(withLabels(config, labels), head);
+  checkWeights(specs, weights);
+  const files = new Map<string, Uint8Array>();
+  files.set("config.json", strToU8(configToJson(config, labels, { head, ...(options.problemType ? { problemType: options.problemType } : {}) })));
+  return withWeightsAndTokenizer(files, weights, tokenizer, options);
+}
+
+/** The config.json field that describes a span head (SPAN_HEAD_LOADING says how to use it). */
+export const SPAN_HEAD_FIELD = "clinical_adapt_head";
+
+/**
+ * An attribute or relation model as a folder: config.json for the bare encoder
+ * (architectures *Model, so AutoModel loads the encoder and skips the head tensors) with
+ * the head described under SPAN_HEAD_FIELD, and, for relations, the labels as id2label;
+ * model.safetensors with the encoder and the head's tensors (checked).
+ */
+export function writeSpanModelFolder(
+  config: EncoderConfig,
+  head: SpanHead,
+  weights: Map<string, Weight>,
+  tokenizer: TokenizerFiles,
+  options: Omit<WriteFolderOptions, "head" | "problemType"> = {},
+): Map<string, Uint8Array> {
+  checkWeights(listSpanModelParams(config, head), weights);
+  const description =
+    head.kind === "attributes"
+      ? { kind: "attributes", pooling: "mean", attributes: head.attributes.map((a) => ({ entity_type: a.entityType, name: a.name, values: [...a.values] })) }
+      : { kind: "relations", pooling: "mean", pair: "from,to,from*to", no_relation: NO_RELATION };
+  const labels = head.kind === "relations" ? head.labels : [...config.labels];
+  const files = new Map<string, Uint8Array>();
+  files.set("config.json", strToU8(configToJson(config, labels, { head: "base", extra: { [SPAN_HEAD_FIELD]: description } })));
+  return withWeightsAndTokenizer(files, weights, tokenizer, options);
+}
+
+/** Every spec has a weight of its shape, and no weight is left over. */
+function checkWeights(specs: readonly ParamSpec[], weights: Map<string, Weight>): void {
   const problems: string[] = [];
   for (const spec of specs) {
     const weight = weights.get(spec.name);
@@ -210,9 +248,14 @@ export function writeModelFolder(
   const known = new Set(specs.map((spec) => spec.name));
   for (const name of weights.keys()) if (!known.has(name)) problems.push(`'${name}' is not a parameter of the model`);
   if (problems.length > 0) throw new ModelFormatError(SAFETENSORS, `cannot write the weights: ${problems.join("; ")}`);
+}
 
-  const files = new Map<string, Uint8Array>();
-  files.set("config.json", strToU8(configToJson(config, labels, { head })));
+function withWeightsAndTokenizer(
+  files: Map<string, Uint8Array>,
+  weights: Map<string, Weight>,
+  tokenizer: TokenizerFiles,
+  options: Pick<WriteFolderOptions, "floatDtype">,
+): Map<string, Uint8Array> {
   // transformers refuses safetensors files whose metadata lacks format "pt".
   files.set(SAFETENSORS, writeSafetensors(weights, { metadata: { format: "pt" }, floatDtype: options.floatDtype }));
   files.set("tokenizer.json", fileBytes(tokenizer.tokenizerJson));

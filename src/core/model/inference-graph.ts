@@ -23,6 +23,7 @@ import {
 import type { EncoderConfig, HeadKind } from "./config.ts";
 import { buildSequenceClassifier, buildTokenClassifier, type ParamSource } from "./encoder.ts";
 import type { ParamSpec } from "./names.ts";
+import { PAIR_FROM, PAIR_TO, SPAN_WEIGHTS, type SpanHead, buildSpanClassifier } from "./span-heads.ts";
 import type { Weight } from "./weights.ts";
 
 // Forward-only ops the builder lacks; integer-valued, so they need no gradient.
@@ -50,6 +51,27 @@ export function buildInferenceModel(
   const inputs = { inputIds, attentionMask, tokenTypeIds, positionIds };
   const { logits } = (head === "token" ? buildTokenClassifier : buildSequenceClassifier)(g, config, params, inputs);
   g.output(logits, "logits");
+  return toModelProto(g);
+}
+
+/**
+ * Forward-only ONNX bytes of a span classifier (span-heads.ts): transformers.js's inputs
+ * plus the pooling matrices, float32 (batch_size, num_spans | num_pairs, sequence_length),
+ * each row the mean weights of a span's tokens; output `logits` (batch_size, num_spans,
+ * ΣV) for attributes or (batch_size, num_pairs, 1 + K) for relations. No transformers
+ * class runs it; onnxruntime does (see SPAN_HEAD_LOADING for Python).
+ */
+export function buildSpanInferenceModel(config: EncoderConfig, weights: ReadonlyMap<string, Float32Array | Weight>, head: SpanHead): Uint8Array {
+  const g = new Graph(`${config.modelType}_for_${head.kind}`);
+  const dims = ["batch_size", "sequence_length"];
+  const inputIds = g.input("input_ids", "int64", dims); // (B, T)
+  const attentionMask = g.input("attention_mask", "int64", dims); // (B, T)
+  const tokenTypeIds = config.family === "bert" ? g.input("token_type_ids", "int64", dims) : undefined; // (B, T)
+  const pooled = (name: string, count: string) => g.input(name, "float32", ["batch_size", count, "sequence_length"]);
+  const pooling = head.kind === "attributes" ? { spans: pooled(SPAN_WEIGHTS, "num_spans") } : { from: pooled(PAIR_FROM, "num_pairs"), to: pooled(PAIR_TO, "num_pairs") };
+  const params: ParamSource = (spec) => g.initializer(spec.name, tensor("float32", spec.shape, weightData(weights, spec)));
+  const inputs = { inputIds, attentionMask, tokenTypeIds, positionIds: positionIdsInGraph(config, inputIds) };
+  g.output(buildSpanClassifier(g, config, params, inputs, head, pooling).logits, "logits");
   return toModelProto(g);
 }
 

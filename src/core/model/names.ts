@@ -31,7 +31,13 @@ export type ParamRole =
   | "head.dense.weight"
   | "head.dense.bias"
   | "head.classifier.weight"
-  | "head.classifier.bias";
+  | "head.classifier.bias"
+  /** Span heads (span-heads.ts), which no transformers class has: one Linear per entity attribute… */
+  | "head.attribute.weight"
+  | "head.attribute.bias"
+  /** …and one over a pair of pooled spans for relations. */
+  | "head.relation.weight"
+  | "head.relation.bias";
 
 /** How transformers' `_init_weights` fills the parameter in a fresh model. */
 export type ParamInit = "normal" | "ones" | "zeros";

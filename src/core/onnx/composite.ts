@@ -4,6 +4,8 @@ import { ShapeError } from "../errors.ts";
 import { type Value, assertDType, isFloat } from "./graph.ts";
 import { add } from "./ops/add.ts";
 import { cast } from "./ops/cast.ts";
+import { concat } from "./ops/concat.ts";
+import { fill, zerosLike } from "./ops/constant-of-shape.ts";
 import { div } from "./ops/div.ts";
 import { equal } from "./ops/equal.ts";
 import { erf } from "./ops/erf.ts";
@@ -16,6 +18,7 @@ import { neg } from "./ops/neg.ts";
 import { not } from "./ops/not.ts";
 import { randomUniformLike } from "./ops/random-uniform-like.ts";
 import { reduceSum } from "./ops/reduce-sum.ts";
+import { sub } from "./ops/sub.ts";
 import { tanh } from "./ops/tanh.ts";
 import { transpose } from "./ops/transpose.ts";
 import { unsqueeze } from "./ops/unsqueeze.ts";
@@ -77,6 +80,36 @@ export function softmaxCrossEntropy(logits: Value, labels: Value, weights?: Valu
   const w = weights ? mul(weights, counted) : counted; // (...)
   const total = reduceSum(mul(w, ce)); // ()
   const norm = max(reduceSum(w), 1e-12); // ()
+  return div(total, norm);
+}
+
+/**
+ * Sigmoid binary cross-entropy on logits, as torch's BCEWithLogitsLoss (multi-label
+ * classification): each (row, class) element costs -(y log σ(x) + (1 - y) log σ(-x)), and
+ *   loss = sum_r w_r sum_c ce_rc / (C · sum_r w_r)
+ * which is the mean over every element when all w are 1. logits (..., C) with a static C,
+ * targets like logits (0/1, or soft), rowWeights (...) (0 leaves a filler row out).
+ * log σ(x) and log σ(-x) come from one LogSoftmax over [0, x], which stays finite for any x.
+ */
+export function binaryCrossEntropyWithLogits(logits: Value, targets: Value, rowWeights?: Value): Value {
+  const op = "BinaryCrossEntropyWithLogits";
+  if (!isFloat(logits.dtype)) throw new ShapeError(`${op}: expected float logits, got ${logits.dtype}`);
+  const classes = logits.shape[logits.rank - 1];
+  if (typeof classes !== "number" || targets.dtype !== logits.dtype || !sameShape(targets.shape, logits.shape)) {
+    throw new ShapeError(
+      `${op}: expected logits (..., C) with static C and targets of the same shape and dtype, got logits ${logits} and targets ${targets}`,
+    );
+  }
+  if (rowWeights && !sameShape(rowWeights.shape, logits.shape.slice(0, -1))) {
+    throw new ShapeError(`${op}: expected row weights of shape ${formatShape(logits.shape.slice(0, -1))}, got ${formatShape(rowWeights.shape)}`);
+  }
+  const x = unsqueeze(logits, [-1]); // (..., C, 1)
+  const y = unsqueeze(targets, [-1]); // (..., C, 1)
+  const logSigmoids = logSoftmax(concat([zerosLike(x), x], -1)); // (..., C, 2): log σ(-x), log σ(x)
+  const ce = neg(reduceSum(mul(concat([sub(1, y), y], -1), logSigmoids), [-1, -2])); // (...)
+  const w = rowWeights ?? fill(ce, 1); // (...)
+  const total = reduceSum(mul(w, ce)); // ()
+  const norm = max(mul(reduceSum(w), classes), 1e-12); // ()
   return div(total, norm);
 }
 

@@ -63,6 +63,8 @@ export interface StepGraphOptions {
 /** (B, T) int64, except position_ids (1, T) int64 and label_weights (B, T) float32. */
 export const BATCH_INPUTS = ["input_ids", "attention_mask", "position_ids", "labels", "label_weights"] as const;
 export type BatchInputName = (typeof BATCH_INPUTS)[number];
+/** What every model reads; a model with an Objective adds its own inputs instead of labels and label_weights. */
+export const ENCODER_INPUTS = ["input_ids", "attention_mask", "position_ids"] as const;
 
 /** Names of one trainable parameter's state inputs; outputs add `.next`. */
 export function stateNames(name: string): { param: string; m: string; v: string } {
@@ -73,8 +75,8 @@ export const NEXT = ".next";
 
 export interface StepGraph {
   bytes: Uint8Array;
-  /** Batch inputs this graph takes. */
-  batchInputs: BatchInputName[];
+  /** Batch inputs this graph takes: BATCH_INPUTS, or ENCODER_INPUTS and the objective's. */
+  batchInputs: string[];
   /** State inputs (p., m., v. for each trainable parameter); the outputs are these + NEXT. */
   stateInputs: string[];
   /** Scalar inputs: step (1-based), lr, max_grad_norm; all float32 of shape []. */
@@ -107,7 +109,12 @@ interface Prologue {
 }
 
 // Batch inputs, trainable parameters as inputs `p.<name>`, frozen ones as initializers.
-function prologue(name: string, opts: Pick<StepGraphOptions, "model" | "batch" | "length" | "trainable" | "frozen">): Prologue {
+// `withLabels`: the objective's label inputs too (training), or only what the forward reads.
+function prologue(
+  name: string,
+  opts: Pick<StepGraphOptions, "model" | "batch" | "length" | "trainable" | "frozen">,
+  withLabels: boolean,
+): Prologue {
   const { model, batch: B, length: T } = opts;
   const g = new Graph(name);
   const ids = (n: string) => g.input(n, "int64", [B, T]);
@@ -122,6 +129,13 @@ function prologue(name: string, opts: Pick<StepGraphOptions, "model" | "batch" |
     attentionMask: ids("attention_mask"),
     positionIds: g.input("position_ids", "int64", [1, T]),
   };
+  if (model.objective) {
+    const task: Record<string, Value> = {};
+    for (const input of model.objective.inputs) {
+      if (withLabels || !input.label) task[input.name] = g.input(input.name, input.dtype, input.shape(B, T));
+    }
+    inputs.task = task;
+  }
   const trainableNames = new Set(opts.trainable.map((s) => s.name));
   for (const spec of model.specs) {
     if (!trainableNames.has(spec.name) && !opts.frozen.has(spec.name)) {
@@ -149,15 +163,16 @@ function prologue(name: string, opts: Pick<StepGraphOptions, "model" | "batch" |
 export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   const { model, batch: B, length: T } = opts;
   const adamw = opts.adamw ?? DEFAULT_ADAMW;
-  const { g, inputs, params, source } = prologue("train_step", opts);
-  const labels = g.input("labels", "int64", [B, T]);
-  const labelWeights = g.input("label_weights", "float32", [B, T]);
+  const { g, inputs, params, source } = prologue("train_step", opts, true);
+  const objective = model.objective;
+  const labels = objective ? undefined : g.input("labels", "int64", [B, T]);
+  const labelWeights = objective ? undefined : g.input("label_weights", "float32", [B, T]);
   const step = g.input("step", "float32", []);
   const lr = g.input("lr", "float32", []);
   const maxGradNorm = g.input("max_grad_norm", "float32", []);
 
-  const logits = model.forward(g, source, inputs, opts.dropout); // (B, T, L)
-  const loss = softmaxCrossEntropy(logits, labels, labelWeights); // ()
+  const logits = model.forward(g, source, inputs, opts.dropout); // (B, T, L) for tokens
+  const loss = objective ? objective.loss(logits, inputs.task!) : softmaxCrossEntropy(logits, labels!, labelWeights); // ()
   g.output(loss, "loss");
   const wrt = opts.trainable.map((s) => params.get(s.name)!);
   const grads = gradients(g, loss, wrt);
@@ -197,7 +212,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
 
   return {
     bytes: toModelProto(g),
-    batchInputs: [...BATCH_INPUTS],
+    batchInputs: objective ? [...ENCODER_INPUTS, ...objective.inputs.map((i) => i.name)] : [...BATCH_INPUTS],
     stateInputs,
     scalarInputs: ["step", "lr", "max_grad_norm"],
     outputs: ["loss", "grad_norm", ...stateInputs.map((n) => n + NEXT)],
@@ -205,17 +220,18 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   };
 }
 
-/** Forward only (no dropout): the same inputs as the step graph minus labels → `logits` (B, T, L). */
+/** Forward only (no dropout): the same inputs as the step graph minus labels → `logits` ((B, T, L) for tokens). */
 export function buildPredictGraph(opts: Pick<StepGraphOptions, "model" | "batch" | "length" | "trainable" | "frozen">): {
   bytes: Uint8Array;
-  batchInputs: BatchInputName[];
+  batchInputs: string[];
   paramInputs: string[];
 } {
-  const { g, inputs, source } = prologue("predict", opts);
+  const { g, inputs, source } = prologue("predict", opts, false);
   g.output(opts.model.forward(g, source, inputs), "logits");
+  const taskInputs = (opts.model.objective?.inputs ?? []).filter((i) => !i.label).map((i) => i.name);
   return {
     bytes: toModelProto(g),
-    batchInputs: BATCH_INPUTS.filter((n) => n !== "labels" && n !== "label_weights"),
+    batchInputs: [...ENCODER_INPUTS, ...taskInputs],
     paramInputs: opts.trainable.map((s) => stateNames(s.name).param),
   };
 }

@@ -16,10 +16,12 @@
 // its steps are bit-identical to the uninterrupted run's on the same backend. (Without
 // dropout, sessions are kept across checkpoints: nothing random to replay.)
 
+import { ShapeError } from "../errors.ts";
 import type { Weight } from "../model/weights.ts";
 import { mergeLora } from "../model/lora.ts";
 import { readSafetensors, writeSafetensors, type TensorToWrite } from "../model/safetensors.ts";
 import type { Batch } from "./batches.ts";
+import type { TaskBatch } from "./task-batches.ts";
 import type { StepModel } from "./model.ts";
 import { type Backend, type Feed, type HostTensor, type SessionFactory, type TrainSession, DeviceTensor, createTrainSession } from "./ort-session.ts";
 import { type LinearSchedule, learningRate } from "./schedule.ts";
@@ -194,8 +196,8 @@ export class Trainer {
     return { modelBytes, matmulFlops: graph.matmulFlops };
   }
 
-  /** One optimizer step on a batch (rows = batchSize). */
-  async step(batch: Batch): Promise<StepResult> {
+  /** One optimizer step on a batch (rows = batchSize): a token batch, or a TaskBatch for a model with an objective. */
+  async step(batch: Batch | TaskBatch): Promise<StepResult> {
     if (batch.rows !== this.settings.batchSize) throw new Error(`Trainer.step: expected ${this.settings.batchSize} rows, got ${batch.rows}`);
     const { session, graph } = await this.sessionFor(batch.length);
     const step = this.stepCount + 1;
@@ -219,8 +221,11 @@ export class Trainer {
     return { step, loss, gradNorm, lr };
   }
 
-  /** Token logits (rows, length, labels) for a batch, with the current parameters and no dropout. */
-  async predict(batch: Batch): Promise<Float32Array> {
+  /**
+   * Logits for a batch, with the current parameters and no dropout: token logits (rows,
+   * length, labels), or the objective's (e.g. (rows, spans, values) for attributes).
+   */
+  async predict(batch: Batch | TaskBatch): Promise<Float32Array> {
     let entry = this.predictors.get(batch.length);
     if (!entry) {
       entry = (async () => {
@@ -231,7 +236,7 @@ export class Trainer {
       this.predictors.set(batch.length, entry);
     }
     const { session, inputs } = await entry;
-    const feeds: Record<string, Feed> = batchFeeds(batch, inputs as never);
+    const feeds: Record<string, Feed> = batchFeeds(batch, inputs);
     for (const spec of this.trainable) feeds[stateNames(spec.name).param] = this.state.get(stateNames(spec.name).param)!;
     const out = await session.run(feeds);
     return (await out.logits.toHost()).data as Float32Array;
@@ -324,10 +329,18 @@ const BATCH_FIELDS = {
   label_weights: "labelWeights",
 } as const;
 
-function batchFeeds(batch: Batch, names: readonly (keyof typeof BATCH_FIELDS)[]): Record<string, HostTensor> {
+/** The graph's batch inputs: the token batch's fields, or a TaskBatch's encoder fields and task tensors. */
+function batchFeeds(batch: Batch | TaskBatch, names: readonly string[]): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
+  const task = "task" in batch ? batch.task : {};
   for (const name of names) {
-    const data = batch[BATCH_FIELDS[name]];
+    if (Object.hasOwn(task, name)) {
+      feeds[name] = task[name];
+      continue;
+    }
+    const field = Object.hasOwn(BATCH_FIELDS, name) ? BATCH_FIELDS[name as keyof typeof BATCH_FIELDS] : undefined;
+    const data = field === undefined ? undefined : (batch as Partial<Batch>)[field];
+    if (data === undefined) throw new ShapeError(`Trainer: the batch has no input ${name}, which the step graph takes`);
     const dims = name === "position_ids" ? [1, batch.length] : [batch.rows, batch.length];
     feeds[name] = { dtype: data instanceof Float32Array ? "float32" : "int64", dims, data };
   }

@@ -118,3 +118,55 @@ describe("dropout", () => {
     expect(zeroed).toEqual(noise.map((u) => u < 0.5));
   });
 });
+
+describe("sigmoid binary cross-entropy on logits", () => {
+  // (3 rows, 2 classes); the last row is a filler row (weight 0) with extreme logits.
+  const X = [0.3, -1.2, 2.5, 0.0, 40.0, -40.0];
+  const Y = [1, 0, 0, 1, 0, 1];
+
+  function handComputed(rowWeights: number[]): number {
+    const logSigmoid = (v: number) => -Math.log1p(Math.exp(-v));
+    let total = 0;
+    X.forEach((x, i) => {
+      const ce = -(Y[i] * logSigmoid(x) + (1 - Y[i]) * logSigmoid(-x));
+      total += rowWeights[Math.floor(i / 2)] * ce;
+    });
+    return total / (2 * rowWeights.reduce((a, b) => a + b, 0));
+  }
+
+  async function runBce(rowWeights?: number[]): Promise<number> {
+    const g = new o.Graph("bce");
+    const logits = g.input("logits", "float64", ["B", 2]);
+    const targets = g.input("targets", "float64", ["B", 2]);
+    const w = rowWeights ? g.input("w", "float64", ["B"]) : undefined;
+    g.output(o.binaryCrossEntropyWithLogits(logits, targets, w), "loss");
+    const session = await createSession(o.toModelProto(g));
+    const out = await session.run({
+      logits: { dtype: "float64", dims: [3, 2], data: Float64Array.from(X) },
+      targets: { dtype: "float64", dims: [3, 2], data: Float64Array.from(Y) },
+      ...(rowWeights ? { w: { dtype: "float64" as const, dims: [3], data: Float64Array.from(rowWeights) } } : {}),
+    });
+    await session.release();
+    return Number(out.loss.data[0]);
+  }
+
+  it("matches a hand-computed value, leaving out a row of weight 0", async () => {
+    expect(await runBce([1, 2, 0])).toBeCloseTo(handComputed([1, 2, 0]), 12);
+  });
+
+  it("is the mean over every element without weights, finite for logits of ±40", async () => {
+    const loss = await runBce();
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(loss).toBeCloseTo(handComputed([1, 1, 1]), 12);
+  });
+
+  it("has gradients (logits and targets) that match finite differences", async () => {
+    const { relError } = await checkGradients({
+      name: "bce",
+      inputs: [[3, 2], [3, 2]],
+      domains: ["any", "positive"],
+      build: ([logits, targets], g) => o.binaryCrossEntropyWithLogits(logits, o.mul(targets, 0.5), g.constant([1, 0.5, 2], "float64", [3])),
+    });
+    expect(relError).toBeLessThan(1e-6);
+  });
+});
