@@ -186,7 +186,7 @@ describe("review in a real browser", () => {
     ]);
     await page.keyboard.press("g");
     await expect.poll(() => page.getByTestId("review-split").textContent()).toBe("gold");
-    expect(await page.getByTestId("review-message").textContent()).toContain("never trained on and never shown to an LLM as a few-shot example");
+    await expect.poll(() => page.getByTestId("review-message").textContent()).toContain("never trained on and never shown to an LLM as a few-shot example");
     await screenshot(page, "review-2-japanese-gold");
 
     // --- the gold note stays out of training -------------------------------------------
