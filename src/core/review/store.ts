@@ -11,7 +11,7 @@
 // - The queue holds the project's notes (every split: gold notes need a review too) that
 //   this reviewer has not reviewed, ranked by rank.ts.
 
-import type { Span } from "../corpus/types.ts";
+import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
 import { AppError } from "../errors.ts";
 import { agreementReport, type AgreementReport, type ReviewRecord } from "../eval/review-agreement.ts";
 import { annotationsForNote, listAnnotations, putAnnotation } from "../store/annotations.ts";
@@ -82,16 +82,49 @@ export async function loadNoteReview(db: AppDatabase, noteId: number, reviewer: 
   };
 }
 
-/** Stores a session's result as the reviewer's row for the note (replacing their earlier one). */
+/**
+ * Stores a session's result as the reviewer's row for the note (replacing their earlier one).
+ * The review screen edits spans only: relations between spans the reviewer kept, and the
+ * note's document labels, are carried over from the candidates (see carriedOver).
+ */
 export async function saveNoteReview(db: AppDatabase, noteId: number, reviewer: string, result: ReviewResult): Promise<AnnotationRow> {
   const runId = reviewRunId(reviewer);
+  const rows = await annotationsForNote(db, noteId);
+  const candidates = CANDIDATE_ORIGINS.map((origin) => latest(rows.filter((row) => row.origin === origin))).filter((row) => row !== undefined);
   return putAnnotation(db, {
     noteId,
     origin: "human",
     runId,
     spans: result.spans,
+    ...carriedOver(candidates, result.spans),
     meta: { review: { reviewer: reviewer.trim(), provenance: result.provenance, rejected: result.rejected } },
   });
+}
+
+/**
+ * What a review keeps of the candidates beyond their spans: each relation whose two spans
+ * the reviewer kept (same boundaries; a retyped span keeps its relations), pointed at the
+ * kept spans, once; and the document labels of the first candidate that has any, in the
+ * order import, LLM, model.
+ */
+export function carriedOver(candidates: readonly AnnotationRow[], kept: readonly Span[]): { relations?: Relation[]; labels?: DocumentLabels } {
+  const at = new Map(kept.map((span, index) => [`${span.start}:${span.end}`, index]));
+  const relations = new Map<string, Relation>();
+  for (const row of candidates) {
+    for (const relation of row.relations ?? []) {
+      const [from, to] = [row.spans[relation.from], row.spans[relation.to]].map((span) => (span ? at.get(`${span.start}:${span.end}`) : undefined));
+      if (from === undefined || to === undefined) continue;
+      const key = `${relation.type}:${from}:${to}`;
+      if (!relations.has(key)) relations.set(key, { type: relation.type, from, to });
+    }
+  }
+  const withLabels = (["import", "llm", "model"] as const)
+    .map((origin) => candidates.find((row) => row.origin === origin && row.labels && Object.keys(row.labels).length > 0))
+    .find((row) => row !== undefined);
+  return {
+    ...(relations.size > 0 ? { relations: [...relations.values()] } : {}),
+    ...(withLabels?.labels ? { labels: withLabels.labels } : {}),
+  };
 }
 
 /** Notes this reviewer has not reviewed, most useful first, each with its reason. */

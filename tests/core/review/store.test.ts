@@ -38,6 +38,36 @@ async function review(db: ReturnType<typeof freshDatabase>, noteId: number, revi
 }
 
 describe("reviews in the store", () => {
+  it("keeps the relations between spans the reviewer kept, re-pointed, and the note's labels", async () => {
+    const db = freshDatabase();
+    const project = await createProject(db, { name: "P", language: "en" });
+    const text = "aspirin and ibuprofen cause gastritis";
+    const { noteIds } = await importNotes(db, project.id, "", [hashed("a", text)]);
+    // The LLM: aspirin → gastritis and ibuprofen → gastritis (Causes), a label; the model: aspirin only.
+    await putAnnotation(db, {
+      noteId: noteIds[0],
+      origin: "llm",
+      runId: "llm-1",
+      spans: [span(0, 7, "Chemical"), span(12, 21, "Chemical"), span(28, 37, "Disease")],
+      relations: [
+        { type: "Causes", from: 0, to: 2 },
+        { type: "Causes", from: 1, to: 2 },
+      ],
+      labels: { severity: ["mild"] },
+    });
+    await putAnnotation(db, { noteId: noteIds[0], origin: "model", runId: "infer-1", spans: [span(0, 7, "Chemical")] });
+    // ibuprofen rejected, gastritis retyped: the saved spans are aspirin (0) and gastritis (1).
+    const saved = await review(db, noteIds[0], "ana", (session) => {
+      const [aspirin, ibuprofen, gastritis] = session.items;
+      session.accept(aspirin.id);
+      session.reject(ibuprofen.id);
+      session.retype(gastritis.id, "Chemical");
+    });
+    expect(saved.spans).toEqual([span(0, 7, "Chemical"), span(28, 37, "Chemical")]);
+    expect(saved.relations).toEqual([{ type: "Causes", from: 0, to: 1 }]);
+    expect(saved.labels).toEqual({ severity: ["mild"] });
+  });
+
   it("saves a review as the reviewer's own human row and reloads it with its decisions", async () => {
     const { db, a } = await setup();
     await review(db, a, " ana ", (session) => {
