@@ -16,19 +16,13 @@ import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { dropFiles, executablePath, openApp, screenshot, type DroppedFile, type OpenBrowser } from "./browser.ts";
+import { annotateWithTerms } from "./demo-steps.ts";
 import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server.ts";
 
 /** importFiles' default batch: a batch closes at 2,000 files (or 8 MB). */
 const BATCH_FILES = 2000;
 const POOL = readFileSync("public/demo/notes-pool.jsonl", "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { text: string }).text);
 /** Terms for the Annotate step's term-list annotator: the gold notes' entities and a few pool words. */
-const GOLD_TERMS = readFileSync("public/demo/notes-gold.jsonl", "utf8")
-  .trim()
-  .split("\n")
-  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities)
-  // Words of the pool notes, so that the annotations hold spans.
-  .concat(["atorvastatin", "sertraline", "morphine"].map((text) => ({ text, type: "Chemical" })))
-  .concat(["myalgia", "depression", "insomnia", "stomatitis"].map((text) => ({ text, type: "Disease" })));
 
 let open: OpenBrowser | undefined;
 let server: FakeLlmServer | undefined;
@@ -330,13 +324,7 @@ describe("nothing lost when the tab dies or the disk is full", () => {
     await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
     const demoName = (await page.getByTestId("project-name").textContent())!;
     // LLM-like annotations from the term-list annotator (no server needed).
-    await page.getByTestId("step-annotate").click();
-    await page.getByTestId("backend-terms").check();
-    for (const type of ["Chemical", "Disease"]) {
-      await page.getByTestId(`terms-${type}`).fill(GOLD_TERMS.filter((entity) => entity.type === type).map((entity) => entity.text).join("\n"));
-    }
-    await page.getByTestId("start-run").click();
-    await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
+    await annotateWithTerms(page);
 
     // WebAssembly (this Chromium's WebGPU is software), the demo model, a checkpoint every 3 steps.
     await page.getByTestId("step-train").click();

@@ -4,11 +4,10 @@
 // the chat completions to that server; no other request carries any piece of any note.
 // And the Content-Security-Policy refuses everything else, for the page and its workers.
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Page, Request } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { dropFiles, openApp, screenshot, type OpenBrowser } from "./browser.ts";
+import { startTracker, type Tracker } from "./fixtures/tracker.ts";
 import { startFakeLlmServer, type FakeLlmServer } from "./fixtures/openai-server.ts";
 
 const demo = (file: string) =>
@@ -76,26 +75,6 @@ async function record(open: OpenBrowser): Promise<Seen[]> {
   return seen;
 }
 
-/** A server that counts what reaches it (the tracker must get nothing; the mirror only what is allowed). */
-async function startTracker(): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
-  const hits: string[] = [];
-  const server: Server = createServer((request, response) => {
-    hits.push(`${request.method} ${request.url}`);
-    response.setHeader("access-control-allow-origin", "*");
-    response.setHeader("cross-origin-resource-policy", "cross-origin");
-    // Nothing is served: a model load from here fails at once, as from an empty mirror.
-    response.writeHead(404).end("not here");
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hits,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 async function waitForDemo(page: Page) {
   await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
@@ -179,8 +158,8 @@ async function trainAndEvaluateIfPresent(page: Page): Promise<string> {
 
 let open: OpenBrowser | undefined;
 let server: FakeLlmServer | undefined;
-let tracker: Awaited<ReturnType<typeof startTracker>> | undefined;
-let mirror: Awaited<ReturnType<typeof startTracker>> | undefined;
+let tracker: Tracker | undefined;
+let mirror: Tracker | undefined;
 afterEach(async () => {
   await open?.close();
   await server?.close();

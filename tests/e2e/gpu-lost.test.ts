@@ -9,17 +9,10 @@
 // onnxruntime-web holds in the training worker is gone with its buffers, and that
 // onnxruntime is stuck (its session run never settles); the app goes on in a fresh
 // training worker, on WebAssembly, from the run's last checkpoint.
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp, screenshot, type OpenBrowser } from "./browser.ts";
+import { annotateWithTerms } from "./demo-steps.ts";
 
-const GOLD_TERMS = readFileSync("public/demo/notes-gold.jsonl", "utf8")
-  .trim()
-  .split("\n")
-  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities)
-  // Words of the pool notes, so that the annotations hold spans.
-  .concat(["atorvastatin", "sertraline", "morphine"].map((text) => ({ text, type: "Chemical" })))
-  .concat(["myalgia", "depression", "insomnia", "stomatitis"].map((text) => ({ text, type: "Disease" })));
 
 interface StoredProgress {
   step: number;
@@ -41,13 +34,7 @@ describe("the GPU lost during training", () => {
     open = await openApp();
     const { page, context } = open;
     await expect.poll(() => page.getByTestId("project-name").textContent(), { timeout: 30_000 }).toContain("Demo");
-    await page.getByTestId("step-annotate").click();
-    await page.getByTestId("backend-terms").check();
-    for (const type of ["Chemical", "Disease"]) {
-      await page.getByTestId(`terms-${type}`).fill(GOLD_TERMS.filter((entity) => entity.type === type).map((entity) => entity.text).join("\n"));
-    }
-    await page.getByTestId("start-run").click();
-    await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).not.toBe("0");
+    await annotateWithTerms(page);
     await expect.poll(() => page.getByTestId("start-run").isEnabled(), { timeout: 60_000 }).toBe(true);
 
     await page.getByTestId("step-train").click();

@@ -15,39 +15,16 @@
 // as a static host would, plus the probe script: Playwright's routes do not see the
 // request of a worker that a worker starts from a URL, so the probe must be a real file.
 import { readFileSync, statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, resolve } from "node:path";
 import type { Worker } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp, type OpenBrowser } from "./browser.ts";
+import { annotateWithTerms } from "./demo-steps.ts";
+import { startTracker, type Tracker } from "./fixtures/tracker.ts";
 
-const GOLD_TERMS = readFileSync("public/demo/notes-gold.jsonl", "utf8")
-  .trim()
-  .split("\n")
-  .flatMap((line) => (JSON.parse(line) as { entities: { text: string; type: string }[] }).entities)
-  // Words of the pool notes, so that the annotations hold spans.
-  .concat(["atorvastatin", "sertraline", "morphine"].map((text) => ({ text, type: "Chemical" })))
-  .concat(["myalgia", "depression", "insomnia", "stomatitis"].map((text) => ({ text, type: "Disease" })));
 
-async function startTracker(): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
-  const hits: string[] = [];
-  const server: Server = createServer((request, response) => {
-    hits.push(`${request.method} ${request.url}`);
-    response.setHeader("access-control-allow-origin", "*");
-    response.setHeader("cross-origin-resource-policy", "cross-origin");
-    response.writeHead(200).end("seen");
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hits,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 const TYPES: Record<string, string> = {
   ".html": "text/html",
@@ -86,7 +63,7 @@ async function startStaticHost(extra: { path: string; body: string }): Promise<{
 }
 
 let open: OpenBrowser | undefined;
-let tracker: Awaited<ReturnType<typeof startTracker>> | undefined;
+let tracker: Tracker | undefined;
 let host: Awaited<ReturnType<typeof startStaticHost>> | undefined;
 afterEach(async () => {
   await open?.close();
@@ -97,7 +74,7 @@ afterEach(async () => {
 
 describe("workers started by workers", () => {
   it("are bound by the page's policy: onnxruntime's threads and any worker the training worker starts", async () => {
-    tracker = await startTracker();
+    tracker = await startTracker(200);
     // A same-origin worker script served without a CSP header of its own: it tries the tracker.
     host = await startStaticHost({
       path: "/nested-probe.worker.js",
@@ -112,13 +89,7 @@ postMessage(result);`,
     expect(await page.evaluate(() => crossOriginIsolated), "threads need a cross-origin isolated page").toBe(true);
 
     // Annotations from term lists, then two training steps on WebAssembly.
-    await page.getByTestId("step-annotate").click();
-    await page.getByTestId("backend-terms").check();
-    for (const type of ["Chemical", "Disease"]) {
-      await page.getByTestId(`terms-${type}`).fill(GOLD_TERMS.filter((entity) => entity.type === type).map((entity) => entity.text).join("\n"));
-    }
-    await page.getByTestId("start-run").click();
-    await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).not.toBe("0");
+    await annotateWithTerms(page);
     await page.getByTestId("step-train").click();
     await expect.poll(() => page.getByTestId("train-note-count").textContent(), { timeout: 60_000 }).not.toBe("0");
     expect(await page.getByTestId("backend-reason").textContent()).toMatch(/WebAssembly with [2-9] threads/);
