@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   annotate: () => import("./bench/annotate.ts"),
   inference: () => import("./bench/inference.ts"),
   adapt: () => import("./bench/adapt.ts"),
+  "adapt-doc": () => import("./bench/adapt-doc.ts"),
   quantize: () => import("./bench/quantize.ts"),
 };
 
