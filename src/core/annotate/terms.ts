@@ -11,15 +11,38 @@
 // - Patterns are JavaScript regular expressions (flags `giu` added), run on the original
 //   text; their matches must not cut words either.
 // - Where matches overlap, the longest wins; equal lengths: the earlier list, the earlier term.
+// - Cues set attributes (NegEx-like, deliberately small): a list's cue sets `attribute =
+//   value` on a match of that list when one of its words occurs within `window` words
+//   before the match, in the same sentence (. ; ! ? or a line break end a cue's reach) and
+//   with none of its `until` words ("but", "pero") in between. E.g. "no", "denies", "sin",
+//   "niega" -> certainty = negated. Cue words match as terms do (case, NFKC, whole words).
+//   The first listed cue of an attribute that applies wins.
 
+import type { TaskSchema } from "../schema/types.ts";
 import { isBounded, normalizeWithOffsets, normalizeWords, resolveOverlaps } from "./align.ts";
+import { TermListError } from "./errors.ts";
 import type { AnnotatedSpan } from "./types.ts";
+
+export interface AttributeCue {
+  attribute: string;
+  value: string;
+  /** Words or phrases that set the value when they come shortly before a match. */
+  words: readonly string[];
+  /** How many words before the match a cue may be; 5 by default. */
+  window?: number;
+  /** Words that end a cue's reach, e.g. "but", "pero". */
+  until?: readonly string[];
+}
 
 export interface TermList {
   type: string;
   terms?: readonly string[];
   patterns?: readonly (string | RegExp)[];
+  /** Attribute cues for this list's matches. */
+  cues?: readonly AttributeCue[];
 }
+
+export const DEFAULT_CUE_WINDOW = 5;
 
 export interface TermOptions {
   foldAccents?: boolean;
@@ -31,8 +54,12 @@ export function termMatcher(lists: readonly TermList[], options: TermOptions = {
   const fold = options.foldAccents ?? false;
   const entries: { type: string; needle: string; order: number }[] = [];
   const patterns: { type: string; regex: RegExp; order: number }[] = [];
+  // Which list each term or pattern (by `order`) came from, for its cues.
+  const listOf: number[] = [];
+  const cues = lists.map((list) => (list.cues ?? []).map((cue) => prepareCue(cue, fold)));
   let order = 0;
-  for (const list of lists) {
+  for (const [listIndex, list] of lists.entries()) {
+    const start = order;
     for (const term of list.terms ?? []) {
       const needle = normalizeWords(term, fold);
       if (needle) entries.push({ type: list.type, needle, order: order++ });
@@ -43,6 +70,7 @@ export function termMatcher(lists: readonly TermList[], options: TermOptions = {
       flags.delete("y");
       patterns.push({ type: list.type, regex: new RegExp(source, [...flags].join("")), order: order++ });
     }
+    for (let at = start; at < order; at++) listOf[at] = listIndex;
   }
   return (text) => {
     const norm = normalizeWithOffsets(text, fold);
@@ -63,7 +91,64 @@ export function termMatcher(lists: readonly TermList[], options: TermOptions = {
       }
     }
     return resolveOverlaps(found)
-      .kept.map(({ mention: _, ...span }) => span)
+      .kept.map(({ mention, ...span }) => withCues(text, span, cues[listOf[mention]]))
       .sort((a, b) => a.start - b.start || a.end - b.end);
   };
+}
+
+interface PreparedCue {
+  attribute: string;
+  value: string;
+  words: string[];
+  until: string[];
+  window: number;
+  fold: boolean;
+}
+
+function prepareCue(cue: AttributeCue, fold: boolean): PreparedCue {
+  const normalize = (words: readonly string[] | undefined) => (words ?? []).map((word) => normalizeWords(word, fold)).filter(Boolean);
+  return { attribute: cue.attribute, value: cue.value, words: normalize(cue.words), until: normalize(cue.until), window: cue.window ?? DEFAULT_CUE_WINDOW, fold };
+}
+
+const SENTENCE_END = /[.;!?\n\r。！？]/g;
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+
+/** The span with the attributes its list's cues set. */
+function withCues(text: string, span: AnnotatedSpan, cues: readonly PreparedCue[]): AnnotatedSpan {
+  const attributes: Record<string, string> = {};
+  for (const cue of cues) {
+    if (attributes[cue.attribute] === undefined && cueApplies(text, span.start, cue)) attributes[cue.attribute] = cue.value;
+  }
+  return Object.keys(attributes).length > 0 ? { ...span, attributes } : span;
+}
+
+/** A cue word within `window` words before `start`, in the same sentence, with no `until` word after it. */
+function cueApplies(text: string, start: number, cue: PreparedCue): boolean {
+  let sentenceStart = 0;
+  for (const end of text.slice(0, start).matchAll(SENTENCE_END)) sentenceStart = end.index! + 1;
+  const before = normalizeWithOffsets(text.slice(sentenceStart, start), cue.fold).text;
+  const words = [...before.matchAll(WORD)];
+  const reach = words.length > cue.window ? before.slice(words[words.length - cue.window].index!) : before;
+  const last = (needle: string) => {
+    let found = -1;
+    for (let at = reach.indexOf(needle); at >= 0; at = reach.indexOf(needle, at + 1)) if (isBounded(reach, at, at + needle.length)) found = at;
+    return found;
+  };
+  const cueAt = Math.max(-1, ...cue.words.map(last));
+  if (cueAt < 0) return false;
+  return !cue.until.some((word) => last(word) > cueAt);
+}
+
+/** Throws TermListError for a cue whose attribute or value the schema does not give the list's type. */
+export function checkCues(lists: readonly TermList[], schema: TaskSchema): void {
+  for (const list of lists) {
+    for (const [index, cue] of (list.cues ?? []).entries()) {
+      const where = `cue ${index + 1} (${cue.attribute}=${cue.value})`;
+      const attribute = schema.entityTypes.find((type) => type.name === list.type)?.attributes?.find((def) => def.name === cue.attribute);
+      if (!attribute) throw new TermListError(list.type, `${where} names the attribute "${cue.attribute}", which ${list.type} does not have in the schema`);
+      if (!attribute.values.includes(cue.value)) throw new TermListError(list.type, `${where}: "${cue.value}" is not a value of ${cue.attribute} (${attribute.values.join(", ")})`);
+      if (cue.words.every((word) => !word.trim())) throw new TermListError(list.type, `${where} has no cue words`);
+      if (cue.window !== undefined && !(Number.isInteger(cue.window) && cue.window > 0)) throw new TermListError(list.type, `${where}: the window must be a whole number of words above 0, not ${cue.window}`);
+    }
+  }
 }
