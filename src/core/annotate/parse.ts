@@ -130,7 +130,7 @@ function checkRelations(spec: AnswerSpec, raw: RawAnswer, mentions: readonly Men
   const typeOf = new Map(mentions.map((mention, index) => [items[index], mention.type]));
   const describe = (position: number) => {
     const item = byPosition.get(position);
-    return item ? `${item.words} (${item.type})` : `item ${position}`;
+    return item ? `${item.words.trim()} (${item.type.trim()})` : `item ${position}`;
   };
   const endProblem = (position: number): string | undefined => {
     if (typeOf.has(position)) return undefined;
