@@ -5,8 +5,8 @@
 //
 // Each (type, words, attributes) group is written once when its spans are exactly the
 // occurrences of the words (align.ts: "listed once = every occurrence"); otherwise each
-// span is written with its occurrence number. A group with a span in a relation is always
-// written span by span: a relation names one item, and relate.ts would otherwise pick the
+// span is written with its occurrence number. A group of words that occur several times
+// with a span in a relation is always written span by span: a relation names one item, and relate.ts would otherwise pick the
 // pair of spans closest together, which need not be the related one. Mentions come in the
 // order of their first span.
 
@@ -46,7 +46,8 @@ export function answerFromAnnotation(
     const occurrences = exactOccurrences(text, words);
     const wanted = new Map(group.map((entry) => [entry.span.start + lead, entry.index]));
     const allOfThem = occurrences.length === wanted.size && occurrences.every(([start]) => wanted.has(start));
-    if (allOfThem && !group.some((entry) => related.has(entry.index))) {
+    // Words that occur once need no number even when related: the item names one span.
+    if (allOfThem && (occurrences.length === 1 || !group.some((entry) => related.has(entry.index)))) {
       for (const entry of group) mentionOf.set(entry.index, mentions.length);
       mentions.push({ text: words, type: first.type, ...attributes });
       continue;

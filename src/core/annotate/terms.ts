@@ -12,8 +12,8 @@
 //   text; their matches must not cut words either.
 // - Where matches overlap, the longest wins; equal lengths: the earlier list, the earlier term.
 // - Cues set attributes (NegEx-like, deliberately small): a list's cue sets `attribute =
-//   value` on a match of that list when one of its words occurs within `window` words
-//   before the match, in the same sentence (. ; ! ? or a line break end a cue's reach) and
+//   value` on a match of that list when one of its words comes before the match with at
+//   most `window` words in between (5 by default), in the same sentence (. ; ! ? or a line break end a cue's reach) and
 //   with none of its `until` words ("but", "pero") in between. E.g. "no", "denies", "sin",
 //   "niega" -> certainty = negated. Cue words match as terms do (case, NFKC, whole words).
 //   The first listed cue of an attribute that applies wins.
@@ -28,7 +28,7 @@ export interface AttributeCue {
   value: string;
   /** Words or phrases that set the value when they come shortly before a match. */
   words: readonly string[];
-  /** How many words before the match a cue may be; 5 by default. */
+  /** How many words may come between the cue and the match; 5 by default. */
   window?: number;
   /** Words that end a cue's reach, e.g. "but", "pero". */
   until?: readonly string[];
@@ -122,21 +122,21 @@ function withCues(text: string, span: AnnotatedSpan, cues: readonly PreparedCue[
   return Object.keys(attributes).length > 0 ? { ...span, attributes } : span;
 }
 
-/** A cue word within `window` words before `start`, in the same sentence, with no `until` word after it. */
+/** A cue word at most `window` words before `start`, in the same sentence, with no `until` word after it. */
 function cueApplies(text: string, start: number, cue: PreparedCue): boolean {
   let sentenceStart = 0;
   for (const end of text.slice(0, start).matchAll(SENTENCE_END)) sentenceStart = end.index! + 1;
   const before = normalizeWithOffsets(text.slice(sentenceStart, start), cue.fold).text;
-  const words = [...before.matchAll(WORD)];
-  const reach = words.length > cue.window ? before.slice(words[words.length - cue.window].index!) : before;
-  const last = (needle: string) => {
-    let found = -1;
-    for (let at = reach.indexOf(needle); at >= 0; at = reach.indexOf(needle, at + 1)) if (isBounded(reach, at, at + needle.length)) found = at;
-    return found;
+  /** Where the last whole-word occurrence of `needle` ends, or -1. */
+  const lastEnd = (needle: string) => {
+    let end = -1;
+    for (let at = before.indexOf(needle); at >= 0; at = before.indexOf(needle, at + 1)) if (isBounded(before, at, at + needle.length)) end = at + needle.length;
+    return end;
   };
-  const cueAt = Math.max(-1, ...cue.words.map(last));
-  if (cueAt < 0) return false;
-  return !cue.until.some((word) => last(word) > cueAt);
+  const cueEnd = Math.max(-1, ...cue.words.map(lastEnd));
+  if (cueEnd < 0) return false;
+  const between = [...before.slice(cueEnd).matchAll(WORD)].length;
+  return between <= cue.window && !cue.until.some((word) => lastEnd(word) > cueEnd);
 }
 
 /** Throws TermListError for a cue whose attribute or value the schema does not give the list's type. */

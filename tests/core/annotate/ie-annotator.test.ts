@@ -6,6 +6,10 @@ import { describe, expect, it } from "vitest";
 import { annotateNote } from "../../../src/core/annotate/annotator.ts";
 import { fakeEngine, type ChatRequest } from "../../../src/core/annotate/chat.ts";
 import { splitIntoChunks } from "../../../src/core/annotate/chunk.ts";
+import { TermListError } from "../../../src/core/annotate/errors.ts";
+import { FORMAT_NAMES, outputFormat } from "../../../src/core/annotate/format.ts";
+import { answerFromAnnotation } from "../../../src/core/annotate/gold.ts";
+import { buildPrompt } from "../../../src/core/annotate/prompt.ts";
 import type { AnnotatedSpan } from "../../../src/core/annotate/types.ts";
 import type { Relation } from "../../../src/core/corpus/types.ts";
 import { IE_SCHEMA } from "./ie-schema.ts";
@@ -142,5 +146,69 @@ describe("annotateNote with attributes, relations and labels", () => {
     expect(result.unplacedRelations).toEqual([{ type: "dosed_with", from: "aspirina (CHEM)", to: "100 mg (DOSE)", reason: '"dosed_with" is not a relation type of the schema' }]);
     expect(result.labels).toEqual({});
     expect(result.problems.map((problem) => problem.kind)).toEqual(["rejected-relation", "rejected-label", "unplaced-relation"]);
+  });
+
+  it("shows few-shot examples with their attributes, relations and labels, in the answer format", () => {
+    const example = {
+      id: "pool-3",
+      text: "Aspirina 100 mg; no aspirina antes. Niega fiebre.",
+      spans: [
+        { start: 0, end: 8, type: "CHEM" },
+        { start: 9, end: 15, type: "DOSE" },
+        { start: 20, end: 28, type: "CHEM" },
+        { start: 42, end: 48, type: "DISO", attributes: { certainty: "negated" } },
+      ],
+      relations: [{ type: "has_dose", from: 0, to: 1 }],
+      labels: { smoking: ["never"], services: [] },
+    };
+    const prompt = buildPrompt("x", { schema, examples: [example], format: "type-rows" });
+    // "Aspirina" is related, so it is written as its own occurrence; the other "aspirina" differs in case, so it is other words.
+    expect(prompt.messages[2].content).toBe("DISO: fiebre [negated]\nCHEM: Aspirina; aspirina\nDOSE: 100 mg\nRelations: has_dose 2>4\nLabels: smoking=never; services=");
+  });
+});
+
+describe("gold annotations written as answers and read back", () => {
+  it("give back the same spans, attributes, relations and labels in every format, even where the nearest span is not the related one", async () => {
+    // The dose belongs to the FIRST aspirina, though the second is nearer to it.
+    const text = "Aspirina: aspirina. 100 mg aspirina; fiebre no, fiebre sí.";
+    const gold = {
+      spans: [
+        { start: 10, end: 18, type: "CHEM" },
+        { start: 20, end: 26, type: "DOSE" },
+        { start: 27, end: 35, type: "CHEM" },
+        { start: 37, end: 43, type: "DISO", attributes: { certainty: "negated" } },
+        { start: 48, end: 54, type: "DISO" },
+      ],
+      relations: [{ type: "has_dose", from: 0, to: 1 }, { type: "treats", from: 2, to: 4 }],
+      labels: { smoking: ["current"], services: ["urgencias"] },
+    };
+    const answer = answerFromAnnotation(text, gold.spans, gold.relations, gold.labels);
+    for (const format of FORMAT_NAMES) {
+      const written = outputFormat(format).serialize(answer.mentions, schema, answer);
+      const result = await annotateNote({ id: "g", text }, { schema, format, backend: { kind: "llm", engine: fakeEngine(() => written) } });
+      const spans = result.spans.map(({ start, end, type, attributes }) => ({ start, end, type, ...(attributes ? { attributes } : {}) }));
+      expect({ format, spans, relations: result.relations.map(({ confidence: _, ...relation }) => relation), labels: result.labels }).toEqual({ format, ...gold });
+      expect(result.unplacedRelations).toEqual([]);
+    }
+  });
+});
+
+describe("annotateNote with term lists that set attributes", () => {
+  const text = "Niega fiebre. Fiebre alta desde ayer.";
+  const cue = { attribute: "certainty", value: "negated", words: ["niega", "sin"] };
+
+  it("sets the attribute from cue words, as the term list says", async () => {
+    const result = await annotateNote({ id: "t", text }, { schema, backend: { kind: "terms", lists: [{ type: "DISO", terms: ["fiebre"], cues: [cue] }] } });
+    expect(result.spans.map((span) => [text.slice(span.start, span.end), span.attributes])).toEqual([
+      ["fiebre", { certainty: "negated" }],
+      ["Fiebre", undefined],
+    ]);
+  });
+
+  it("refuses a cue whose attribute or value the schema does not give the list's type", async () => {
+    const run = (lists: never) => annotateNote({ id: "t", text }, { schema, backend: { kind: "terms", lists } });
+    await expect(run([{ type: "CHEM", terms: ["x"], cues: [cue] }] as never)).rejects.toThrow(TermListError);
+    await expect(run([{ type: "CHEM", terms: ["x"], cues: [cue] }] as never)).rejects.toThrow(/CHEM.*"certainty", which CHEM does not have/);
+    await expect(run([{ type: "DISO", terms: ["x"], cues: [{ ...cue, value: "denied" }] }] as never)).rejects.toThrow(/"denied" is not a value of certainty \(affirmed, negated, suspected\)/);
   });
 });
