@@ -115,11 +115,24 @@ const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 
 /** The span with the attributes its list's cues set. */
 function withCues(text: string, span: AnnotatedSpan, cues: readonly PreparedCue[]): AnnotatedSpan {
-  const attributes: Record<string, string> = {};
-  for (const cue of cues) {
-    if (attributes[cue.attribute] === undefined && cueApplies(text, span.start, cue)) attributes[cue.attribute] = cue.value;
-  }
+  const attributes = cueAttributes(text, span.start, cues, {});
   return Object.keys(attributes).length > 0 ? { ...span, attributes } : span;
+}
+
+/** Spans (from any annotator: a model, gold) with the attributes these cues set, as a term list's cues set them on its matches. */
+export function applyCues<S extends { start: number; attributes?: Record<string, string> }>(text: string, spans: readonly S[], cues: readonly AttributeCue[], options: TermOptions = {}): S[] {
+  const prepared = cues.map((cue) => prepareCue(cue, options.foldAccents ?? false));
+  return spans.map((span) => {
+    const attributes = cueAttributes(text, span.start, prepared, span.attributes ?? {});
+    return Object.keys(attributes).length > 0 ? { ...span, attributes } : span;
+  });
+}
+
+/** `given` plus what the cues set before `start`; an attribute already set, or set by an earlier cue, stays. */
+function cueAttributes(text: string, start: number, cues: readonly PreparedCue[], given: Readonly<Record<string, string>>): Record<string, string> {
+  const attributes = { ...given };
+  for (const cue of cues) if (attributes[cue.attribute] === undefined && cueApplies(text, start, cue)) attributes[cue.attribute] = cue.value;
+  return attributes;
 }
 
 /** A cue word at most `window` words before `start`, in the same sentence, with no `until` word after it. */
