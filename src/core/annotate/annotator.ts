@@ -195,9 +195,16 @@ async function annotateWithLlm(note: NoteInput, context: AnnotateContext, engine
     result.problems.push({ kind: "unplaced", message: `${result.unplaced.length} mention(s) could not be found in the note` });
   }
   const merged = mergeChunks(perChunk, spec, note.text);
-  Object.assign(result, merged);
+  result.spans = merged.spans;
+  result.relations = merged.relations;
+  result.unplacedRelations = merged.unplacedRelations;
+  result.labels = merged.labels;
+  result.labelConfidence = merged.labelConfidence;
   if (merged.unplacedRelations.length > 0) {
-    result.problems.push({ kind: "unplaced-relation", message: `${merged.unplacedRelations.length} relation(s) could not be placed between spans of the note` });
+    result.problems.push({
+      kind: "unplaced-relation",
+      message: `${merged.unplacedRelations.length} relation(s) the model gave are not in the result (unknown type, wrong entity types, or an end not placed in the note)`,
+    });
   }
   result.usage.milliseconds = performance.now() - started;
   return result;
