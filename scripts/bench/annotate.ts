@@ -12,6 +12,16 @@
 // indexed_fraction = written mentions that needed an occurrence number; spurious = spans
 // aligned that are not gold. `--no-index` also measures each format without occurrence
 // numbers (every listed mention tags every occurrence).
+// `--attributes` measures what attributes cost: the corpus has none, so DISO spans get
+// certainty=negated where a Spanish negation cue comes shortly before them (terms.ts
+// applyCues; a stand-in for real labels, realistic in how many and where), and each
+// format writes them. Per format:
+//   {"bench":"annotate-attributes","format","negated_per_note","gen_tokens_per_note",
+//    "extra_tokens_per_negated" (over the same answer without attributes),
+//    "alternative","alternative_extra_tokens_per_negated","attributes_recovered"}
+// alternative = the other form one could write ("[certainty=negated]" in line formats, a
+// "words [negated]" string in grouped-json); attributes_recovered = gold spans aligned back
+// with exactly their attributes.
 import { readFileSync } from "node:fs";
 import llama3Tokenizer from "llama3-tokenizer-js";
 import type { Span } from "../../src/core/corpus/types.ts";
@@ -19,7 +29,9 @@ import { alignMentions } from "../../src/core/annotate/align.ts";
 import { FORMAT_NAMES, outputFormat, type FormatName } from "../../src/core/annotate/format.ts";
 import { mentionsFromSpans } from "../../src/core/annotate/gold.ts";
 import { parseOutput } from "../../src/core/annotate/parse.ts";
+import { applyCues } from "../../src/core/annotate/terms.ts";
 import type { Mention } from "../../src/core/annotate/types.ts";
+import type { TaskSchema } from "../../src/core/schema/types.ts";
 
 interface Note {
   id: string;
@@ -101,11 +113,81 @@ function measure(notes: Note[], format: FormatName, index: boolean) {
   };
 }
 
+const NEGATION = { attribute: "certainty", value: "negated", words: ["no", "sin", "niega", "negativo", "negativa", "descarta", "ausencia de"], until: ["pero", "aunque"] };
+
+function attributeSchema(): TaskSchema {
+  const entityTypes = TYPES.map((name) => ({
+    name,
+    color: "#000",
+    definition: "",
+    examples: [],
+    ...(name === "DISO" ? { attributes: [{ name: "certainty", values: ["affirmed", "negated"], default: "affirmed" }] } : {}),
+  }));
+  return { entityTypes, relationTypes: [], documentLabels: [], guideline: "" };
+}
+
+/** The other way to write the same attributes: long names in line formats, strings with brackets in grouped-json. */
+function alternative(format: FormatName, output: string): { name: string; output: string } | undefined {
+  if (format === "grouped-json") {
+    const object = JSON.parse(output) as Record<string, (string | { text: string; certainty: string })[]>;
+    const flat = Object.fromEntries(Object.entries(object).map(([type, items]) => [type, items.map((item) => (typeof item === "string" ? item : `${item.text} [${item.certainty}]`))]));
+    return { name: "string items \"words [negated]\"", output: JSON.stringify(flat) };
+  }
+  if (format === "entities-json") return undefined;
+  return { name: "[certainty=negated]", output: output.replaceAll("[negated]", "[certainty=negated]") };
+}
+
+function measureAttributes(notes: Note[], format: FormatName) {
+  const schema = attributeSchema();
+  const writer = outputFormat(format);
+  let withTokens = 0;
+  let withoutTokens = 0;
+  let alternativeTokens = 0;
+  let negated = 0;
+  let recovered = 0;
+  let spans = 0;
+  let alternativeName = "";
+  for (const note of notes) {
+    const gold = applyCues(note.text, note.entities.filter((span) => span.type === "DISO"), [NEGATION]);
+    const all = [...note.entities.filter((span) => span.type !== "DISO"), ...gold];
+    negated += gold.filter((span) => span.attributes?.certainty === "negated").length;
+    const mentions = mentionsFromSpans(note.text, all);
+    const output = writer.serialize(mentions, schema);
+    withTokens += tokens(output);
+    withoutTokens += tokens(writer.serialize(mentionsFromSpans(note.text, note.entities), TYPES));
+    const other = alternative(format, output);
+    if (other) {
+      alternativeTokens += tokens(other.output);
+      alternativeName = other.name;
+    }
+    const read = parseOutput(output, format, schema);
+    const aligned = alignMentions(note.text, read.mentions).spans;
+    const key = (span: Span) => `${span.start}:${span.end}:${span.type}:${span.attributes?.certainty ?? ""}`;
+    const found = new Set(aligned.map(key));
+    spans += all.length;
+    recovered += all.filter((span) => found.has(key(span))).length;
+  }
+  const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+  return {
+    bench: "annotate-attributes",
+    format,
+    negated_per_note: round(negated / notes.length, 2),
+    gen_tokens_per_note: round(withTokens / notes.length, 1),
+    extra_tokens_per_negated: round((withTokens - withoutTokens) / negated, 2),
+    ...(alternativeName ? { alternative: alternativeName, alternative_extra_tokens_per_negated: round((alternativeTokens - withoutTokens) / negated, 2) } : {}),
+    attributes_recovered: round(recovered / spans, 4),
+  };
+}
+
 export async function run(args: string[]): Promise<void> {
   const notes = load();
   console.error(`annotate: ${notes.length} notes, ${notes.reduce((sum, note) => sum + note.entities.length, 0)} gold spans`);
   const formats = (args.filter((arg) => !arg.startsWith("--")) as FormatName[]).filter((name) => FORMAT_NAMES.includes(name));
   for (const format of formats.length > 0 ? formats : FORMAT_NAMES) {
+    if (args.includes("--attributes")) {
+      console.log(JSON.stringify(measureAttributes(notes, format)));
+      continue;
+    }
     console.log(JSON.stringify(measure(notes, format, true)));
     if (args.includes("--no-index")) console.log(JSON.stringify(measure(notes, format, false)));
   }

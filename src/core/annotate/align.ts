@@ -25,6 +25,7 @@
 // Overlaps between placed spans (`resolveOverlaps`): higher confidence wins, then the
 // longer span, then the mention listed first; the same span with two types keeps the
 // first listed. A mention all of whose spans lost is returned in `unplaced`, never dropped.
+// A mention's attributes go onto each of its spans.
 
 import type { AnnotatedSpan, Mention, UnplacedMention } from "./types.ts";
 
@@ -78,8 +79,10 @@ export function alignMentions(text: string, mentions: readonly Mention[], option
       for (const index of indices) unplaced.push({ mention: mentions[index], reason: found.reason });
       continue;
     }
-    const place = (index: number, [start, end]: [number, number]) =>
-      candidates.push({ start, end, type: mentions[index].type, match: found.match, score: found.score, mention: index });
+    const place = (index: number, [start, end]: [number, number]) => {
+      const attributes = mentions[index].attributes;
+      candidates.push({ start, end, type: mentions[index].type, ...(attributes ? { attributes: { ...attributes } } : {}), match: found.match, score: found.score, mention: index });
+    };
 
     const taken = new Set<number>();
     const plain: number[] = [];

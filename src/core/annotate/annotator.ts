@@ -7,21 +7,26 @@
 //        dropped, overlaps are resolved by confidence, then length. Default: one greedy
 //        sample (temperature 0, n = 1), every span with confidence 1. An answer that cannot
 //        be read gets one repair turn (the model sees its answer and the problem) before
-//        the sample counts as failed; when every sample fails, the note fails.
-// terms  the user's term lists and patterns (terms.ts).
+//        the sample counts as failed; when every sample fails, the note fails. Where the
+//        schema has them, attributes, relations and document labels are read, placed
+//        (relate.ts), voted and merged across chunks (consensus.ts) alongside the spans.
+// terms  the user's term lists and patterns (terms.ts), with their attribute cues.
 // model  the source model's predictions, from a `predict(text)` function.
 
 import { CancelledError } from "../errors.ts";
-import type { Span } from "../corpus/types.ts";
-import { alignMentions, resolveOverlaps, type AlignOptions, type PlacedSpan } from "./align.ts";
+import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
+import { alignMentions, type AlignOptions } from "./align.ts";
+import { answerSpec } from "./answer-spec.ts";
 import { abortError, type ChatEngine, type ChatMessage, type ChatRequest, type FinishReason } from "./chat.ts";
-import { mergeChunkSpans, splitIntoChunks, type Chunk } from "./chunk.ts";
+import { splitIntoChunks, type Chunk } from "./chunk.ts";
+import { mergeChunks, voteSamples, type ChunkResult, type LabelConfidence, type SampleResult } from "./consensus.ts";
 import { UnparseableOutputError } from "./errors.ts";
 import { outputFormat } from "./format.ts";
 import { parseOutput } from "./parse.ts";
 import { buildPrompt, type BuiltPrompt, type PromptContext } from "./prompt.ts";
-import { termMatcher, type TermList, type TermOptions } from "./terms.ts";
-import type { AnnotatedSpan, Mention, Problem, UnplacedMention } from "./types.ts";
+import { placeRelations } from "./relate.ts";
+import { checkCues, termMatcher, type TermList, type TermOptions } from "./terms.ts";
+import type { AnnotatedSpan, Mention, Problem, UnplacedMention, UnplacedRelation } from "./types.ts";
 
 export interface NoteInput {
   id: string;
@@ -79,6 +84,13 @@ export interface AnnotationUsage {
 
 export interface NoteAnnotation {
   spans: AnnotatedSpan[];
+  /** Between `spans` (indexes), where the schema has relation types. */
+  relations: Relation[];
+  /** Document labels the annotator gave ({} when the schema has none). */
+  labels: DocumentLabels;
+  labelConfidence: LabelConfidence;
+  /** Relations the model gave that are not in `relations`, with why. */
+  unplacedRelations: UnplacedRelation[];
   raw: RawOutput[];
   unplaced: UnplacedMention[];
   rejected: Mention[];
@@ -93,6 +105,7 @@ export async function annotateNote(note: NoteInput, context: AnnotateContext): P
   const backend = context.backend;
   if (context.signal?.aborted) throw new CancelledError("annotation");
   if (backend.kind === "terms") {
+    checkCues(backend.lists, context.schema);
     const spans = termMatcher(backend.lists, backend.options)(note.text).map((span) => ({ ...span, confidence: 1 }));
     return emptyResult(spans, started);
   }
@@ -107,6 +120,10 @@ export async function annotateNote(note: NoteInput, context: AnnotateContext): P
 function emptyResult(spans: AnnotatedSpan[], started: number): NoteAnnotation {
   return {
     spans,
+    relations: [],
+    labels: {},
+    labelConfidence: {},
+    unplacedRelations: [],
     raw: [],
     unplaced: [],
     rejected: [],
@@ -120,15 +137,20 @@ async function annotateWithLlm(note: NoteInput, context: AnnotateContext, engine
   const temperature = options.temperature ?? (samples > 1 ? 0.7 : 0);
   const threshold = options.threshold ?? 0.5;
   const chunks = splitIntoChunks(note.text, { budget: options.chunkChars ?? 6000, overlap: options.chunkOverlap ?? 400 });
+  const spec = answerSpec(context.schema);
   const result: NoteAnnotation = {
     spans: [],
+    relations: [],
+    labels: {},
+    labelConfidence: {},
+    unplacedRelations: [],
     raw: [],
     unplaced: [],
     rejected: [],
     problems: [],
     usage: { promptTokens: 0, completionTokens: 0, calls: 0, milliseconds: 0 },
   };
-  const perChunk: { chunk: Chunk; spans: AnnotatedSpan[] }[] = [];
+  const perChunk: (ChunkResult & { chunk: Chunk })[] = [];
   for (const [index, chunk] of chunks.entries()) {
     const prompt = buildPrompt(chunk.text, context);
     result.promptHash = prompt.hash;
@@ -141,8 +163,8 @@ async function annotateWithLlm(note: NoteInput, context: AnnotateContext, engine
       ...(prompt.responseFormat ? { response_format: prompt.responseFormat } : {}),
     };
     const answers = await sample(engine, base, samples, options, context.signal, result);
-    const votes = new Map<string, { span: PlacedSpan; count: number }>();
-    let parsed = 0;
+    const readable: SampleResult[] = [];
+    const sampleUnplaced: UnplacedRelation[] = [];
     let lastError: Error | undefined;
     const unplacedSeen = new Set<string>();
     for (const [sampleIndex, answer] of answers.entries()) {
@@ -152,14 +174,10 @@ async function annotateWithLlm(note: NoteInput, context: AnnotateContext, engine
         result.problems.push({ kind: "sample-failed", message: `chunk ${index + 1}, sample ${sampleIndex + 1}: ${outcome.message}` });
         continue;
       }
-      parsed++;
       const aligned = alignMentions(chunk.text, outcome.mentions, options.align);
-      for (const span of aligned.spans) {
-        const key = `${span.start}:${span.end}:${span.type}`;
-        const vote = votes.get(key);
-        if (vote) vote.count++;
-        else votes.set(key, { span, count: 1 });
-      }
+      const related = placeRelations(outcome.relations, outcome.mentions, outcome.items, aligned);
+      readable.push({ spans: aligned.spans, relations: related.relations, labels: outcome.labels });
+      sampleUnplaced.push(...outcome.unplacedRelations, ...related.unplaced);
       for (const item of aligned.unplaced) {
         const key = `${item.mention.type}\u0000${item.mention.text}\u0000${item.mention.occurrence ?? ""}`;
         if (!unplacedSeen.has(key)) {
@@ -169,17 +187,25 @@ async function annotateWithLlm(note: NoteInput, context: AnnotateContext, engine
       }
       for (const mention of outcome.rejected) result.rejected.push(mention);
     }
-    if (parsed === 0) throw lastError ?? new UnparseableOutputError("no answer", "");
-    const spans = [...votes.values()]
-      .map(({ span, count }) => ({ ...span, confidence: count / parsed }))
-      .filter((span) => span.confidence >= threshold);
-    const { kept } = resolveOverlaps(spans);
-    perChunk.push({ chunk, spans: kept.map(({ mention: _, ...span }) => span) });
+    if (readable.length === 0) throw lastError ?? new UnparseableOutputError("no answer", "");
+    const voted = voteSamples(readable, spec, threshold, chunk.text);
+    perChunk.push({ chunk, ...voted, unplacedRelations: [...sampleUnplaced, ...voted.unplacedRelations] });
   }
   if (result.unplaced.length > 0) {
     result.problems.push({ kind: "unplaced", message: `${result.unplaced.length} mention(s) could not be found in the note` });
   }
-  result.spans = mergeChunkSpans(perChunk);
+  const merged = mergeChunks(perChunk, spec, note.text);
+  result.spans = merged.spans;
+  result.relations = merged.relations;
+  result.unplacedRelations = merged.unplacedRelations;
+  result.labels = merged.labels;
+  result.labelConfidence = merged.labelConfidence;
+  if (merged.unplacedRelations.length > 0) {
+    result.problems.push({
+      kind: "unplaced-relation",
+      message: `${merged.unplacedRelations.length} relation(s) the model gave are not in the result (unknown type, wrong entity types, or an end not placed in the note)`,
+    });
+  }
   result.usage.milliseconds = performance.now() - started;
   return result;
 }
@@ -237,7 +263,7 @@ async function readAnswer(
   for (let attempt = 0; ; attempt++) {
     result.raw.push({ ...at, attempt, content: answer.content, finishReason: answer.finishReason });
     try {
-      const parsed = parseOutput(answer.content, prompt.format, prompt.typeNames, {
+      const parsed = parseOutput(answer.content, prompt.format, prompt.spec, {
         truncated: answer.finishReason === "length",
         maxMentions: options.maxMentions,
       });
@@ -250,7 +276,7 @@ async function readAnswer(
         { role: "assistant", content: answer.content },
         {
           role: "user",
-          content: `Your answer could not be read: ${error.problem}. Answer again, only in the required format. ${outputFormat(prompt.format).instructions(prompt.typeNames)}`,
+          content: `Your answer could not be read: ${error.problem}. Answer again, only in the required format. ${outputFormat(prompt.format).instructions(prompt.spec)}`,
         },
       );
       const seed = base.seed !== undefined ? base.seed + 1000 + attempt : undefined;

@@ -73,3 +73,14 @@ export class ExampleLeakError extends AppError {
 export class PromptTooLongError extends AppError {
   override name = "PromptTooLongError";
 }
+
+/** A term list cannot be used as given (a cue naming an attribute or value the schema lacks). */
+export class TermListError extends AppError {
+  override name = "TermListError";
+  constructor(
+    readonly type: string,
+    readonly problem: string,
+  ) {
+    super(`Term list for ${type}: ${problem}`);
+  }
+}

@@ -23,7 +23,7 @@ function reference(rows: readonly AnnotationRow[]): AnnotationRow | undefined {
   return latest("human") ?? latest("import");
 }
 
-/** The notes as examples with their reference spans (a person's review, else the imported ones). */
+/** The notes as examples with their reference spans, relations and labels (a person's review, else the imported ones). */
 export async function fewShotExamples(db: AppDatabase, noteIds: readonly number[]): Promise<FewShotExample[]> {
   const notes = await getNotes(db, [...noteIds]);
   for (const note of notes) if (note.split !== "pool") throw new ExampleLeakError(note.externalId, note.split);
@@ -31,7 +31,10 @@ export async function fewShotExamples(db: AppDatabase, noteIds: readonly number[
     notes.map(async (note) => {
       const row = reference(await annotationsForNote(db, note.id));
       if (!row) throw new NotFoundError(`Note "${note.externalId}" has no reviewed or imported spans to show as an example: review it first.`);
-      return { id: String(note.id), text: note.text, spans: row.spans };
+      const example: FewShotExample = { id: String(note.id), text: note.text, spans: row.spans };
+      if (row.relations !== undefined && row.relations.length > 0) example.relations = row.relations;
+      if (row.labels !== undefined) example.labels = row.labels;
+      return example;
     }),
   );
 }

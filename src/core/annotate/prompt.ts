@@ -3,19 +3,22 @@
 // model sees the exact shape it must write. Examples must not be evaluation notes:
 // `forbiddenIds` names those, and an example among them throws ExampleLeakError.
 
-import type { Span } from "../corpus/types.ts";
+import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
 import { contentHash } from "../corpus/hash.ts";
-import type { TaskSchema } from "../schema/types.ts";
+import type { EntityType, TaskSchema } from "../schema/types.ts";
+import { answerSpec, type AnswerSpec } from "./answer-spec.ts";
 import type { ChatMessage, ResponseFormat } from "./chat.ts";
 import { ExampleLeakError } from "./errors.ts";
 import { DEFAULT_FORMAT, outputFormat, type FormatName } from "./format.ts";
-import { mentionsFromSpans } from "./gold.ts";
+import { answerFromAnnotation } from "./gold.ts";
 
-/** A note with reference spans, shown to the model as a worked example. */
+/** A note with reference spans (and their attributes, relations and labels), shown to the model as a worked example. */
 export interface FewShotExample {
   id: string;
   text: string;
   spans: readonly Span[];
+  relations?: readonly Relation[];
+  labels?: DocumentLabels;
 }
 
 export interface PromptContext {
@@ -33,6 +36,8 @@ export interface BuiltPrompt {
   /** For engines that constrain decoding; undefined for line formats. */
   responseFormat?: ResponseFormat;
   typeNames: string[];
+  /** What the answer may hold (attributes, relations, labels), for the parser. */
+  spec: AnswerSpec;
   format: FormatName;
   /** Stable hash of everything but the note: template, schema, guideline, examples, format. */
   hash: string;
@@ -58,7 +63,8 @@ export function promptHash(context: PromptContext): string {
 function buildTemplate(context: PromptContext): BuiltPrompt {
   const formatName = context.format ?? DEFAULT_FORMAT;
   const format = outputFormat(formatName);
-  const typeNames = context.schema.entityTypes.map((type) => type.name);
+  const spec = answerSpec(context.schema);
+  const typeNames = [...spec.typeNames];
   for (const example of context.examples ?? []) {
     if (context.forbiddenIds?.has(example.id)) throw new ExampleLeakError(example.id);
   }
@@ -67,6 +73,7 @@ function buildTemplate(context: PromptContext): BuiltPrompt {
     .map((type) => {
       const lines = [`- ${type.name}: ${type.definition.trim() || "(no definition given)"}`];
       if (type.examples.length > 0) lines.push(`  Examples: ${type.examples.map((example) => JSON.stringify(example)).join(", ")}`);
+      lines.push(...attributeLines(type));
       return lines.join("\n");
     })
     .join("\n");
@@ -75,9 +82,12 @@ function buildTemplate(context: PromptContext): BuiltPrompt {
     "You annotate clinical notes for named-entity recognition. Find every mention of the entity types below in the note the user gives, " +
       "including repeated, abbreviated and negated mentions, and write them in the answer format. Copy the words exactly from the note " +
       "(same spelling, accents and case); do not add words that are not in the note; do not explain.",
+    extrasSentence(context.schema),
     `Entity types:\n${types}`,
+    relationSection(context.schema),
+    labelSection(context.schema),
     guideline ? `Annotation guideline:\n${guideline}` : "",
-    `Answer format: ${format.instructions(typeNames)}`,
+    `Answer format: ${format.instructions(spec)}`,
   ]
     .filter(Boolean)
     .join("\n\n");
@@ -85,16 +95,46 @@ function buildTemplate(context: PromptContext): BuiltPrompt {
   const messages: ChatMessage[] = [{ role: "system", content: system }];
   for (const example of context.examples ?? []) {
     messages.push({ role: "user", content: userTurn(example.text) });
-    messages.push({ role: "assistant", content: format.serialize(mentionsFromSpans(example.text, example.spans), typeNames) });
+    const answer = answerFromAnnotation(example.text, example.spans, example.relations, example.labels);
+    messages.push({ role: "assistant", content: format.serialize(answer.mentions, spec, answer) });
   }
   messages.push({ role: "user", content: userTurn(NOTE_PLACEHOLDER) });
 
-  const schema = format.schema(typeNames);
+  const schema = format.schema(spec);
   const responseFormat: ResponseFormat | undefined = schema
     ? { type: "json_schema", json_schema: { name: "entities", schema, strict: true } }
     : undefined;
   const hash = contentHash(JSON.stringify({ version: PROMPT_VERSION, format: formatName, messages, responseFormat }));
-  return { messages, responseFormat, typeNames, format: formatName, hash };
+  return { messages, responseFormat, typeNames, spec, format: formatName, hash };
+}
+
+/** Said only when the schema asks for more than entity spans, so entity-only prompts stay as they were. */
+function extrasSentence(schema: TaskSchema): string {
+  const asked = [
+    schema.entityTypes.some((type) => (type.attributes ?? []).length > 0) ? "each entity's attributes" : "",
+    schema.relationTypes.length > 0 ? "the relations between the entities you list" : "",
+    schema.documentLabels.length > 0 ? "the document labels of the whole note" : "",
+  ].filter(Boolean);
+  return asked.length > 0 ? `Also give ${asked.join(", ")}, as described below.` : "";
+}
+
+/** "  Attributes: certainty = affirmed (default) | negated | suspected" under a type that has any. */
+function attributeLines(type: EntityType): string[] {
+  return (type.attributes ?? []).map(
+    (attribute) => `  Attribute ${attribute.name}: ${attribute.values.map((value) => (value === attribute.default ? `${value} (default)` : value)).join(" | ")}`,
+  );
+}
+
+function relationSection(schema: TaskSchema): string {
+  if (schema.relationTypes.length === 0) return "";
+  const lines = schema.relationTypes.map((type) => `- ${type.name}: ${type.from.join("/")} ${type.directed ? "->" : "<->"} ${type.to.join("/")}`);
+  return `Relation types (between entities of the answer; -> goes from the first to the second, <-> either way):\n${lines.join("\n")}`;
+}
+
+function labelSection(schema: TaskSchema): string {
+  if (schema.documentLabels.length === 0) return "";
+  const lines = schema.documentLabels.map((label) => `- ${label.name} (${label.multiple ? "any of" : "one of"}): ${label.values.join(" | ")}`);
+  return `Document labels (about the whole note):\n${lines.join("\n")}`;
 }
 
 function userTurn(noteText: string): string {

@@ -14,24 +14,33 @@
 //   failed list and its retry button survive a reload.
 // - Gold check: the SAME backend and prompt run on the gold notes as a separate run
 //   (purpose "gold-check", split "gold", its own run id), and F1 per type compares those
-//   annotations with the gold spans. Its rows are never training data: training reads pool
-//   runs, and the rows are on gold notes. The pool run's own output cannot be scored, since
-//   pool notes have no gold.
+//   annotations with the gold spans; where the schema has them, attribute, relation and
+//   document-label scores too (src/core/eval). Its rows are never training data: training
+//   reads pool runs, and the rows are on gold notes. The pool run's own output cannot be
+//   scored, since pool notes have no gold.
+// - Rows carry the annotator's relations (indexes into the row's spans) when the schema has
+//   relation types, and its labels when it has document labels; relations the annotator gave
+//   but that could not be placed are listed in the row's meta (unplacedRelations).
 
 import type { Span } from "../corpus/types.ts";
 import { AppError, toErrorData, type ErrorData } from "../errors.ts";
+import { attributeMetrics, type AttributeScores } from "../eval/attribute-metrics.ts";
+import { labelMetrics, type LabelScores } from "../eval/label-metrics.ts";
+import { relationMetrics, type RelationMetrics } from "../eval/relation-metrics.ts";
 import { spanMetrics, type Scores } from "../eval/span-metrics.ts";
 import type { TaskSchema } from "../schema/types.ts";
 import {
   annotationsOfNote,
   createRun,
   getNotes,
+  getProject,
   getRun,
   listNoteIds,
   noteIdsDoneByRun,
   putAnnotation,
   updateRun,
   type AnnotationOrigin,
+  type AnnotationRow,
   type AppDatabase,
   type RunRow,
   type RunStatus,
@@ -176,7 +185,13 @@ export interface StoredRunOptions {
 }
 
 function plainSpans(result: NoteAnnotation): Span[] {
-  return result.spans.map(({ start, end, type, confidence }) => (confidence === undefined ? { start, end, type } : { start, end, type, confidence }));
+  return result.spans.map(({ start, end, type, confidence, attributes }) => ({
+    start,
+    end,
+    type,
+    ...(confidence !== undefined ? { confidence } : {}),
+    ...(attributes && Object.keys(attributes).length > 0 ? { attributes: { ...attributes } } : {}),
+  }));
 }
 
 function rawText(result: NoteAnnotation): string | undefined {
@@ -224,13 +239,16 @@ export async function runStored(options: StoredRunOptions): Promise<RunSummary> 
     save: async (id: string, result: NoteAnnotation) => {
       const noteId = Number(id);
       const unplaced = result.unplaced.map((item) => `${item.mention.type}: ${item.mention.text}`);
+      const unplacedRelations = result.unplacedRelations.map((item) => `${item.type}: ${item.from} -> ${item.to} (${item.reason})`);
       const raw = rawText(result);
       await putAnnotation(db, {
         noteId,
         origin: config.origin,
         runId,
         spans: plainSpans(result),
-        meta: { ...(raw !== undefined ? { raw } : {}), ...(unplaced.length ? { unplaced } : {}) },
+        ...(options.schema.relationTypes.length > 0 ? { relations: result.relations.map((relation) => ({ ...relation })) } : {}),
+        ...(options.schema.documentLabels.length > 0 ? { labels: result.labels } : {}),
+        meta: { ...(raw !== undefined ? { raw } : {}), ...(unplaced.length ? { unplaced } : {}), ...(unplacedRelations.length ? { unplacedRelations } : {}) },
       });
       done.add(noteId);
       progress.done++;
@@ -278,24 +296,42 @@ export interface GoldCheck {
   perType: Record<string, Scores>;
   micro: Scores;
   types: string[];
+  /** Per attribute name, when the schema's entity types have attributes. */
+  attributes?: Record<string, AttributeScores>;
+  /** Strict relation scores, when the schema has relation types. */
+  relations?: RelationMetrics;
+  /** Per document label, when the schema has labels (over the gold notes that give the label). */
+  labels?: Record<string, LabelScores>;
 }
 
 /**
  * F1 per type of a gold-check run against the gold spans: for each gold note, the latest
- * "human" annotation if there is one, else the imported one.
+ * "human" annotation if there is one, else the imported one. Attributes, relations and
+ * labels are scored on the same notes, against the same reference rows.
  */
 export async function goldCheck(db: AppDatabase, projectId: string, checkRunId: string): Promise<GoldCheck> {
+  const schema = (await getProject(db, projectId)).schema;
   const goldIds = await listNoteIds(db, projectId, "gold");
-  const pairs: { gold: Span[]; pred: Span[] }[] = [];
+  const pairs: { gold: AnnotationRow; pred: AnnotationRow }[] = [];
   for (const noteId of goldIds) {
     const rows = await annotationsOfNote(db, noteId).toArray();
     const pred = rows.find((row) => row.runId === checkRunId);
     const reference =
       latest(rows.filter((row) => row.origin === "human")) ?? latest(rows.filter((row) => row.origin === "import" && row.runId === ""));
-    if (pred && reference) pairs.push({ gold: reference.spans, pred: pred.spans });
+    if (pred && reference) pairs.push({ gold: reference, pred });
   }
-  const metrics = spanMetrics(pairs);
-  return { notes: pairs.length, perType: metrics.strict.perType, micro: metrics.strict.micro, types: metrics.types };
+  const spanPairs = pairs.map(({ gold, pred }) => ({ gold: gold.spans, pred: pred.spans }));
+  const metrics = spanMetrics(spanPairs);
+  const check: GoldCheck = { notes: pairs.length, perType: metrics.strict.perType, micro: metrics.strict.micro, types: metrics.types };
+  if (schema.entityTypes.some((type) => (type.attributes ?? []).length > 0)) check.attributes = attributeMetrics(spanPairs, schema.entityTypes);
+  if (schema.relationTypes.length > 0) {
+    const side = (row: AnnotationRow) => ({ spans: row.spans, relations: row.relations ?? [] });
+    check.relations = relationMetrics(pairs.map(({ gold, pred }) => ({ gold: side(gold), pred: side(pred) })), schema.relationTypes);
+  }
+  if (schema.documentLabels.length > 0) {
+    check.labels = labelMetrics(pairs.map(({ gold, pred }) => ({ gold: gold.labels ?? {}, pred: pred.labels ?? {} })), schema.documentLabels);
+  }
+  return check;
 }
 
 function latest<T extends { updatedAt: number }>(rows: T[]): T | undefined {

@@ -11,6 +11,22 @@ export interface Mention {
    * occurrences are counted). Absent: every occurrence.
    */
   occurrence?: number;
+  /** Attribute name -> value, only values other than the attribute's default (schema names, checked). */
+  attributes?: Record<string, string>;
+}
+
+/** A relation as the model wrote it: between two items of its answer, by position (from 1). */
+export interface ItemRelation {
+  type: string;
+  from: number;
+  to: number;
+}
+
+/** A relation to write (few-shot examples, benchmark): between two mentions, by index into the mention list. */
+export interface MentionRelation {
+  type: string;
+  from: number;
+  to: number;
 }
 
 /** A span with the evidence for it. */
@@ -19,6 +35,8 @@ export interface AnnotatedSpan extends Span {
   match: "exact" | "normalized" | "fuzzy" | "term" | "model";
   /** Similarity of the note's words to the mention's, 1 for exact and normalized matches. */
   score: number;
+  /** Per attribute in `attributes`: the fraction of samples that gave that value (self-consistency). */
+  attributeConfidence?: Record<string, number>;
 }
 
 export interface UnplacedMention {
@@ -26,8 +44,29 @@ export interface UnplacedMention {
   reason: string;
 }
 
+/** A relation the model gave that is not in the result: what it named, and why it was not kept. */
+export interface UnplacedRelation {
+  type: string;
+  /** Its two ends as the model wrote them, e.g. `aspirin (Chemical)`, or `item 7` when there is no such item. */
+  from: string;
+  to: string;
+  reason: string;
+}
+
 /** Something that went wrong without failing the note: shown to the user, kept in the run record. */
 export interface Problem {
-  kind: "repaired" | "rejected-type" | "truncated" | "too-many" | "bad-item" | "unplaced" | "retried" | "sample-failed";
+  kind:
+    | "repaired"
+    | "rejected-type"
+    | "rejected-attribute"
+    | "rejected-relation"
+    | "rejected-label"
+    | "truncated"
+    | "too-many"
+    | "bad-item"
+    | "unplaced"
+    | "unplaced-relation"
+    | "retried"
+    | "sample-failed";
   message: string;
 }

@@ -45,6 +45,8 @@ export interface AnnotationMeta {
   raw?: string;
   /** Mentions the annotator gave that could not be placed in the text. */
   unplaced?: string[];
+  /** Relations the annotator gave that are not in `relations`, each "type: from -> to (why)". */
+  unplacedRelations?: string[];
   /** On a person's review (origin "human"): who reviewed, where each span came from, what was turned down. */
   review?: ReviewMeta;
 }

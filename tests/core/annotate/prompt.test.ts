@@ -67,4 +67,27 @@ describe("buildPrompt", () => {
     const changed = { ...schema, entityTypes: [{ ...schema.entityTypes[0], definition: "Otra." }, schema.entityTypes[1]] };
     expect(promptHash({ ...context, schema: changed })).not.toBe(hash);
   });
+
+  it("writes entity-only prompts byte for byte as before attributes, relations and labels existed (hashes taken before that change)", () => {
+    const plain: TaskSchema = {
+      entityTypes: [
+        { name: "DISO", color: "#f00", definition: "Enf.", examples: ["fiebre"] },
+        { name: "CHEM", color: "#0f0", definition: "", examples: [] },
+      ],
+      relationTypes: [],
+      documentLabels: [],
+      guideline: "Guía.",
+    };
+    const shown = { id: "e", text: "tos y fiebre; la tos cede. tos", spans: [{ start: 17, end: 20, type: "DISO" }, { start: 6, end: 12, type: "DISO" }, { start: 27, end: 30, type: "DISO" }] };
+    const hashes = Object.fromEntries(
+      (["entities-json", "grouped-json", "lines", "grouped-lines", "type-rows"] as const).map((format) => [format, buildPrompt("Nota con fiebre.", { schema: plain, examples: [shown], format }).hash]),
+    );
+    expect(hashes).toEqual({
+      "entities-json": "ed1d9eeca35a6c69",
+      "grouped-json": "cbf4bb1fe4991abe",
+      lines: "d003009be7a0ad37",
+      "grouped-lines": "243fcd9e564c82a5",
+      "type-rows": "cd92ad8c46ef0f71",
+    });
+  });
 });

@@ -22,6 +22,7 @@ import { schemaWithTypes } from "../../../src/core/schema/types.ts";
 import { AppDatabase } from "../../../src/core/store/db.ts";
 import { getRun, importNotes, createProject, listAnnotations } from "../../../src/core/store/index.ts";
 import { freshDatabase, hashed } from "../store/helpers.ts";
+import { IE_SCHEMA } from "./ie-schema.ts";
 
 const schema = schemaWithTypes(["Chemical", "Disease"]);
 const LEXICON: Record<string, string> = { aspirin: "Chemical", metformin: "Chemical", warfarin: "Chemical", HTN: "Disease", "chest pain": "Disease", bleeding: "Disease" };
@@ -193,5 +194,70 @@ describe("stored annotation runs", () => {
     // Its rows are on gold notes only, under its own run id; the pool run has none.
     expect(await listAnnotations(db, project.id, "llm", check.id)).toHaveLength(2);
     expect(await listAnnotations(db, project.id, "llm", pool.id)).toHaveLength(0);
+  });
+
+  it("stores attributes, relations, labels and unplaced relations on the rows, and the gold check scores them", async () => {
+    const db = freshDatabase();
+    const project = await createProject(db, { name: "IE", language: "es", schema: IE_SCHEMA });
+    const pool = await importNotes(db, project.id, "", [hashed("p0", "Niega fiebre. Aspirina 100 mg.")]);
+    // Gold: fiebre negated, aspirina -has_dose-> 100 mg, smoking never; g2: tos (affirmed), smoking former.
+    const g1 = hashed("g1", "Niega fiebre hoy. Aspirina 100 mg.", "gold.jsonl", [
+      { start: 6, end: 12, type: "DISO", attributes: { certainty: "negated" } },
+      { start: 18, end: 26, type: "CHEM" },
+      { start: 27, end: 33, type: "DOSE" },
+    ]);
+    g1.note.relations = [{ type: "has_dose", from: 1, to: 2 }];
+    g1.note.labels = { smoking: ["never"] };
+    const g2 = hashed("g2", "Tos. Paracetamol 1 g.", "gold.jsonl", [{ start: 0, end: 3, type: "DISO" }]);
+    g2.note.labels = { smoking: ["former"] };
+    await importNotes(db, project.id, "", [g1, g2], { split: "gold" });
+
+    // The model: negates everything, relates drug and dose, and names a mention that is not in the note.
+    const engine = fakeEngine((request) => {
+      const text = noteOf(request);
+      if (text.startsWith("Niega")) return "DISO: fiebre [negated]; ictus\nCHEM: Aspirina\nDOSE: 100 mg\nRelations: has_dose 3>4; treats 3>2\nLabels: smoking=never";
+      return "DISO: Tos [negated]\nCHEM: Paracetamol\nDOSE: 1 g\nRelations: has_dose 2>3\nLabels: smoking=never";
+    });
+    const endpointRun = runConfig(IE_SCHEMA, endpoint);
+    const run = await createAnnotationRun(db, project.id, endpointRun);
+    await runStored({ db, runId: run.id, schema: IE_SCHEMA, backend: { kind: "llm", engine } });
+    const [row] = await listAnnotations(db, project.id, "llm", run.id);
+    expect(row.noteId).toBe(pool.noteIds[0]);
+    expect(row.spans).toEqual([
+      { start: 6, end: 12, type: "DISO", confidence: 1, attributes: { certainty: "negated" } },
+      { start: 14, end: 22, type: "CHEM", confidence: 1 },
+      { start: 23, end: 29, type: "DOSE", confidence: 1 },
+    ]);
+    expect(row.relations).toEqual([{ type: "has_dose", from: 1, to: 2, confidence: 1 }]);
+    expect(row.labels).toEqual({ smoking: ["never"] });
+    expect(row.meta?.unplaced).toEqual(["DISO: ictus"]);
+    expect(row.meta?.unplacedRelations).toEqual([expect.stringMatching(/^treats: Aspirina \(CHEM\) -> ictus \(DISO\) \(ictus \(DISO\) could not be placed: not in the note/)]);
+
+    const check = await createAnnotationRun(db, project.id, runConfig(IE_SCHEMA, endpoint, {}, "gold-check", run.id));
+    await runStored({ db, runId: check.id, schema: IE_SCHEMA, backend: { kind: "llm", engine } });
+    const scores = await goldCheck(db, project.id, check.id);
+    expect(scores.notes).toBe(2);
+    // Spans: g1 all 3 right; g2 Tos right, Paracetamol and 1 g not in gold.
+    expect(scores.micro).toMatchObject({ tp: 4, fp: 2, fn: 0 });
+    // certainty on the 2 matched DISO spans: fiebre negated = negated; Tos affirmed (default) vs negated.
+    expect(scores.attributes!.certainty).toMatchObject({ matched: 2, accuracy: 0.5 });
+    expect(scores.attributes!.certainty.perValue.negated).toMatchObject({ tp: 1, fp: 1, fn: 0 });
+    // temporality has no default: every span has "(none)" on both sides.
+    expect(scores.attributes!.temporality).toMatchObject({ matched: 2, accuracy: 1 });
+    // Relations: g1's has_dose right; g2's Paracetamol -> 1 g is not in gold.
+    expect(scores.relations!.micro).toMatchObject({ tp: 1, fp: 1, fn: 0, precision: 0.5, recall: 1 });
+    // smoking: never = never (g1), never vs former (g2).
+    expect(scores.labels!.smoking).toMatchObject({ notes: 2, accuracy: 0.5 });
+    expect(scores.labels!.services).toMatchObject({ notes: 0 });
+  });
+
+  it("writes rows without relations and labels when the schema has none", async () => {
+    const { db, project } = await setup();
+    const run = await createAnnotationRun(db, project.id, runConfig(schema, endpoint));
+    await runStored({ db, runId: run.id, schema, backend: { kind: "llm", engine: fakeEngine(lexiconAnswer) } });
+    const rows = await listAnnotations(db, project.id, "llm", run.id);
+    expect(rows.every((row) => row.relations === undefined && row.labels === undefined)).toBe(true);
+    const check = await goldCheck(db, project.id, (await createAnnotationRun(db, project.id, runConfig(schema, endpoint, {}, "gold-check", run.id))).id);
+    expect(check.attributes ?? check.relations ?? check.labels).toBeUndefined();
   });
 });

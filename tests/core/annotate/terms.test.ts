@@ -38,3 +38,40 @@ describe("termMatcher", () => {
     expect(found(text, termMatcher([{ type: "DISO", terms: ["insuficiencia cardiaca congestiva"] }])(text))).toEqual([[text, "DISO"]]);
   });
 });
+
+describe("termMatcher attribute cues", () => {
+  const negation = { attribute: "certainty", value: "negated", words: ["no", "niega", "sin", "denies", "no evidence of"], until: ["pero", "but"] };
+
+  it("sets certainty=negated on matches shortly after a cue, in the same sentence, before any `until` word", () => {
+    const text = "Niega fiebre. Tos sin expectoración ni disnea. No refiere dolor torácico pero sí disnea. Fiebre alta.";
+    const match = termMatcher([{ type: "DISO", terms: ["fiebre", "tos", "expectoración", "disnea", "dolor torácico"], cues: [negation] }]);
+    expect(match(text).map((span) => [text.slice(span.start, span.end), span.attributes?.certainty ?? "-"])).toEqual([
+      ["fiebre", "negated"],
+      ["Tos", "-"],
+      ["expectoración", "negated"],
+      ["disnea", "negated"],
+      ["dolor torácico", "negated"],
+      // "pero" ends the cue's reach.
+      ["disnea", "-"],
+      // The period ends the first sentence's "Niega".
+      ["Fiebre", "-"],
+    ]);
+  });
+
+  it("counts the window in words, matches multi-word cues and leaves other lists alone", () => {
+    const text = "No evidence of acute pulmonary embolism; no history of bleeding. Aspirin not given.";
+    const lists = [
+      { type: "DISO", terms: ["pulmonary embolism", "bleeding"], cues: [{ ...negation, window: 1 }] },
+      { type: "CHEM", terms: ["aspirin"] },
+    ];
+    const spans = termMatcher(lists)(text);
+    // "no evidence of | acute | pulmonary embolism": one word between, inside a window of 1;
+    // "no | history of | bleeding": two words between, outside it (a window of 4 reaches).
+    expect(spans.map((span) => [text.slice(span.start, span.end), span.attributes])).toEqual([
+      ["pulmonary embolism", { certainty: "negated" }],
+      ["bleeding", undefined],
+      ["Aspirin", undefined],
+    ]);
+    expect(termMatcher([{ ...lists[0], cues: [{ ...negation, window: 4 }] }])(text)[1].attributes).toEqual({ certainty: "negated" });
+  });
+});
