@@ -18,6 +18,12 @@
 // the source model (its head included), 4 epochs, batch 16, lr 1e-3, full fine-tuning.
 // One JSON line per setting: {"bench":"adapt-doc","annotator":…,"n":…,"macro_f1":…,
 // "exact_match":…,"micro_f1":…,"seeds":…} with source-only as n = 0.
+//
+// Measured (default, 1 seed, 141 s on a shared 2-core machine; 752 target test sentences):
+// source-only macro-F1 0.201 (exact match 0.168); all 2,622 target sentences: gold 0.241
+// (0.495), simulated LLM 0.10 noise 0.260 (0.576), 0.25 noise 0.242 (0.439); with 25
+// sentences every annotator is below source-only (0.10–0.13): a few steps at lr 1e-3
+// undo the source head before they teach it. One seed: differences under ~0.03 are noise.
 
 import { labelMetrics, type NoteLabels } from "../../src/core/eval/label-metrics.ts";
 import { randomEncoderWeights } from "../../src/core/model/random-init.ts";
