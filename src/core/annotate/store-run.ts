@@ -31,7 +31,9 @@ import { spanMetrics, type Scores } from "../eval/span-metrics.ts";
 import type { TaskSchema } from "../schema/types.ts";
 import {
   annotationsOfNote,
+  annotationsOfRun,
   createRun,
+  findNotes,
   getNotes,
   getProject,
   getRun,
@@ -286,6 +288,40 @@ export async function runStored(options: StoredRunOptions): Promise<RunSummary> 
   const finished = !summary.cancelled && progress.done + progress.failed >= progress.total;
   await persist(summary.cancelled ? "cancelled" : finished ? "done" : "paused");
   return summary;
+}
+
+// --- What a run could not place ------------------------------------------------------------
+
+/** One note's mentions and relations that the annotator gave but that are not in its row. */
+export interface UnplacedOfNote {
+  noteId: number;
+  externalId: string;
+  /** "type: words", as the row's meta lists them. */
+  mentions: string[];
+  /** "type: from -> to (why)". */
+  relations: string[];
+}
+
+export interface RunUnplaced {
+  mentions: number;
+  relations: number;
+  /** Notes with anything unplaced, in note id order. */
+  notes: UnplacedOfNote[];
+}
+
+/** The run's unplaced mentions and relations, per note, from its rows' meta. */
+export async function unplacedOfRun(db: AppDatabase, runId: string): Promise<RunUnplaced> {
+  const rows = await annotationsOfRun(db, runId, (row) => (row.meta?.unplaced?.length ?? 0) + (row.meta?.unplacedRelations?.length ?? 0) > 0);
+  rows.sort((a, b) => a.noteId - b.noteId);
+  const names = new Map((await findNotes(db, rows.map((row) => row.noteId))).map((note) => [note.id, note.externalId]));
+  const notes = rows.map((row) => ({
+    noteId: row.noteId,
+    externalId: names.get(row.noteId) ?? String(row.noteId),
+    mentions: row.meta?.unplaced ?? [],
+    relations: row.meta?.unplacedRelations ?? [],
+  }));
+  const count = (pick: (note: UnplacedOfNote) => string[]) => notes.reduce((sum, note) => sum + pick(note).length, 0);
+  return { mentions: count((note) => note.mentions), relations: count((note) => note.relations), notes };
 }
 
 // --- Gold check --------------------------------------------------------------------------

@@ -96,6 +96,12 @@ export async function listAnnotations(
   return runId === undefined ? rows.toArray() : rows.filter((row) => row.runId === runId).toArray();
 }
 
+/** A run's rows (any origin), only those `keep` accepts when given; in no particular order. */
+export async function annotationsOfRun(db: AppDatabase, runId: string, keep?: (row: AnnotationRow) => boolean): Promise<AnnotationRow[]> {
+  const rows = db.annotations.where("runId").equals(runId);
+  return keep ? rows.filter(keep).toArray() : rows.toArray();
+}
+
 /** Ids of the notes a run has already written, so it can skip them when it resumes. */
 export async function noteIdsDoneByRun(db: AppDatabase, runId: string): Promise<Set<number>> {
   const rows = await db.annotations.where("runId").equals(runId).toArray();

@@ -31,12 +31,15 @@ import {
   runConfig,
   runProgress,
   runStored,
+  unplacedOfRun,
   type AnnotateRunConfig,
   type AnnotateRunProgress,
   type BackendConfig,
   type GoldCheck,
+  type RunUnplaced,
 } from "../../core/annotate/store-run.ts";
 import type { TermList } from "../../core/annotate/terms.ts";
+import { termListsFromText, withCue, type TermText } from "../../core/annotate/term-text.ts";
 import type { TaskSchema } from "../../core/schema/types.ts";
 import type { Span } from "../../core/corpus/types.ts";
 import {
@@ -68,17 +71,14 @@ export interface RunView {
   live: boolean;
   /** Stored as running or paused but no loop on this page: the page was reloaded or closed. */
   interrupted: boolean;
+  /** Mentions and relations the annotator gave that are not in the stored rows, per note. */
+  unplaced: RunUnplaced;
 }
 
 export interface FailedNote {
   noteId: number;
   externalId: string;
   error: string;
-}
-
-interface TermText {
-  terms: string;
-  patterns: string;
 }
 
 const HOSTS_KEY = "annotate:model-hosts";
@@ -152,7 +152,7 @@ export class AnnotateState {
   /** The base URL the user agreed to send notes to; consent lapses when the URL changes. */
   consentedUrl = $state<string | null>(null);
 
-  // Term lists, per entity type.
+  // Term lists, per entity type, as typed (with attribute cues).
   terms = $state<Record<string, TermText>>({});
 
   // The source model as annotator (self-training baseline): a stored model that can run.
@@ -313,27 +313,31 @@ export class AnnotateState {
     if (!enabled) this.consentedUrl = null;
   }
 
-  setTerms(type: string, field: keyof TermText, value: string): void {
-    const current = this.terms[type] ?? { terms: "", patterns: "" };
-    this.terms = { ...this.terms, [type]: { ...current, [field]: value } };
+  setTerms(type: string, field: "terms" | "patterns", value: string): void {
+    this.saveTerms(type, { ...this.termText(type), [field]: value });
+  }
+
+  /** The cue words (or the window) that set `attribute = value` on the type's matches. */
+  setCue(type: string, attribute: string, value: string, field: "words" | "window", text: string): void {
+    this.saveTerms(type, withCue(this.termText(type), attribute, value, { [field]: text }));
+  }
+
+  removeCue(type: string, attribute: string, value: string): void {
+    this.saveTerms(type, withCue(this.termText(type), attribute, value, { words: "", window: "" }));
+  }
+
+  private termText(type: string): TermText {
+    return this.terms[type] ?? { terms: "", patterns: "" };
+  }
+
+  private saveTerms(type: string, text: TermText): void {
+    this.terms = { ...this.terms, [type]: text };
     writeJson(termsKey(this.projectId), $state.snapshot(this.terms));
   }
 
-  /** The typed lists; throws on a pattern that is not a regular expression. */
+  /** The typed lists; throws TermListError on a bad pattern or a cue the schema does not allow. */
   termLists(): TermList[] {
-    const lines = (text: string) => text.split("\n").map((line) => line.trim()).filter(Boolean);
-    return this.schema().entityTypes.map(({ name }) => {
-      const text = this.terms[name] ?? { terms: "", patterns: "" };
-      const patterns = lines(text.patterns);
-      for (const pattern of patterns) {
-        try {
-          new RegExp(pattern, "giu");
-        } catch (error) {
-          throw new Error(`${name}: the pattern ${pattern} is not a valid regular expression (${(error as Error).message}).`);
-        }
-      }
-      return { type: name, terms: lines(text.terms), patterns };
-    });
+    return termListsFromText(this.schema(), $state.snapshot(this.terms));
   }
 
   private backendConfig(): BackendConfig {
@@ -395,7 +399,8 @@ export class AnnotateState {
         const progress = runProgress(run);
         // The page stopped between storing a note and recording it: count what is stored.
         if (interrupted) progress.done = (await noteIdsDoneByRun(this.db, run.id)).size;
-        return { run, config: run.config as AnnotateRunConfig, progress, live, interrupted };
+        const unplaced = await unplacedOfRun(this.db, run.id);
+        return { run, config: run.config as AnnotateRunConfig, progress, live, interrupted, unplaced };
       }),
     );
     const checks: Record<string, GoldCheck> = {};

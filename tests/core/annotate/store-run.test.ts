@@ -15,6 +15,7 @@ import {
   runConfig,
   runProgress,
   runStored,
+  unplacedOfRun,
   type AnnotateRunProgress,
   type BackendConfig,
 } from "../../../src/core/annotate/store-run.ts";
@@ -232,11 +233,20 @@ describe("stored annotation runs", () => {
     expect(row.labels).toEqual({ smoking: ["never"] });
     expect(row.meta?.unplaced).toEqual(["DISO: ictus"]);
     expect(row.meta?.unplacedRelations).toEqual([expect.stringMatching(/^treats: Aspirina \(CHEM\) -> ictus \(DISO\) \(ictus \(DISO\) could not be placed: not in the note/)]);
+    // What the runs table lists per note.
+    expect(await unplacedOfRun(db, run.id)).toEqual({
+      mentions: 1,
+      relations: 1,
+      notes: [{ noteId: pool.noteIds[0], externalId: "p0", mentions: row.meta!.unplaced, relations: row.meta!.unplacedRelations }],
+    });
 
     const check = await createAnnotationRun(db, project.id, runConfig(IE_SCHEMA, endpoint, {}, "gold-check", run.id));
     await runStored({ db, runId: check.id, schema: IE_SCHEMA, backend: { kind: "llm", engine } });
     const scores = await goldCheck(db, project.id, check.id);
     expect(scores.notes).toBe(2);
+    // g1 (it starts "Niega") gets the answer with ictus; g2's answer places everything.
+    const checkUnplaced = await unplacedOfRun(db, check.id);
+    expect([checkUnplaced.mentions, checkUnplaced.relations, checkUnplaced.notes.map((note) => note.externalId)]).toEqual([1, 1, ["g1"]]);
     // Spans: g1 all 3 right; g2 Tos right, Paracetamol and 1 g not in gold.
     expect(scores.micro).toMatchObject({ tp: 4, fp: 2, fn: 0 });
     // certainty on the 2 matched DISO spans: fiebre negated = negated; Tos affirmed (default) vs negated.
