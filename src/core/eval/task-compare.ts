@@ -21,35 +21,13 @@ import { loadTokenizer } from "../text/tokenizer.ts";
 import { bucketsFor, type Adaptation } from "../train/run.ts";
 import { latestAnnotations, type LabelledNote } from "../train/run-data.ts";
 import type { TaskBatch } from "../train/task-batches.ts";
-import { type TaskAdaptation, type TrainTask, sameTask, taskName } from "../train/task-run.ts";
-import { type TaskChoice, predictTaskWith, taskModel } from "../train/task-train.ts";
-import { type TaskScores, scoreTask } from "./task-scores.ts";
+import type { TaskAdaptation } from "../train/task-run.ts";
+import { sameTask, taskName } from "../train/tasks.ts";
+import { predictTaskWith, taskModel } from "../train/task-train.ts";
+import { type TaskComparison, type TaskModelScores, type TaskScores, scoreTask } from "./task-scores.ts";
 
-export interface TaskModelScores {
-  modelId: string;
-  name: string;
-  scores: TaskScores;
-}
-
-export interface TaskComparison {
-  format: "clinical-adapt/task-comparison";
-  task: TrainTask;
-  choice: TaskChoice;
-  goldNotes: number;
-  /** Gold notes without a reference annotation, left out. */
-  skipped: number;
-  /** Attributes and relations were predicted on the gold entities (always, for now). */
-  givenGoldEntities: boolean;
-  adapted: TaskModelScores;
-  /** Null when the source model has no head for this task; `sourceNote` says why. */
-  source: TaskModelScores | null;
-  sourceNote: string | null;
-  createdAt: number;
-}
-
-export function isTaskComparison(metrics: unknown): metrics is TaskComparison {
-  return (metrics as TaskComparison | null)?.format === "clinical-adapt/task-comparison";
-}
+export type { TaskComparison, TaskModelScores };
+export { isTaskComparison } from "./task-scores.ts";
 
 /** The project's gold notes with their reference annotations (spans, relations, labels). */
 export async function goldTaskNotes(db: AppDatabase, projectId: string): Promise<{ notes: LabelledNote[]; skipped: number }> {

@@ -13,9 +13,37 @@ import type { DocumentLabels, Span } from "../corpus/types.ts";
 import type { EntityType } from "../schema/types.ts";
 import type { AnnotatedNote } from "../train/task-examples.ts";
 import type { TaskChoice, TaskPrediction } from "../train/task-train.ts";
+import type { TrainTask } from "../train/tasks.ts";
 import { type AttributeScores, attributeMetrics } from "./attribute-metrics.ts";
 import { type LabelScores, labelMetrics } from "./label-metrics.ts";
 import { type RelationMetrics, relationMetrics } from "./relation-metrics.ts";
+
+export interface TaskModelScores {
+  modelId: string;
+  name: string;
+  scores: TaskScores;
+}
+
+/** An attribute, relation or document-label model against its source on the gold notes (task-compare.ts). */
+export interface TaskComparison {
+  format: "clinical-adapt/task-comparison";
+  task: TrainTask;
+  choice: TaskChoice;
+  goldNotes: number;
+  /** Gold notes without a reference annotation, left out. */
+  skipped: number;
+  /** Attributes and relations were predicted on the gold entities (always, for now). */
+  givenGoldEntities: boolean;
+  adapted: TaskModelScores;
+  /** Null when the source model has no head for this task; `sourceNote` says why. */
+  source: TaskModelScores | null;
+  sourceNote: string | null;
+  createdAt: number;
+}
+
+export function isTaskComparison(metrics: unknown): metrics is TaskComparison {
+  return (metrics as TaskComparison | null)?.format === "clinical-adapt/task-comparison";
+}
 
 export interface TaskSummary {
   f1: number;
@@ -81,4 +109,44 @@ export function scoreTask(task: TaskChoice, gold: readonly AnnotatedNote[], pred
       return { kind: "document", summary: { f1: scores.macroF1, precision: scores.micro.precision, recall: scores.micro.recall }, labels };
     }
   }
+}
+
+// The rows of the Evaluate step's table and the model card's, one line per number, named as
+// the paper reports them, so source and adapted sit side by side.
+export interface ScoreRow {
+  /** Stable key (also the row's test id). */
+  key: string;
+  label: string;
+  value: number;
+}
+
+export function taskScoreRows(scores: TaskScores): ScoreRow[] {
+  const rows: ScoreRow[] = [];
+  const add = (key: string, label: string, value: number) => rows.push({ key, label, value });
+  switch (scores.kind) {
+    case "attributes":
+      for (const [name, s] of Object.entries(scores.attributes)) {
+        add(`${name}:accuracy`, `${name}: accuracy (${s.matched} entities)`, s.accuracy);
+        add(`${name}:macro-f1`, `${name}: macro-F1`, s.macroF1);
+        for (const [value, v] of Object.entries(s.perValue)) add(`${name}:${value}`, `${name} = ${value}: F1`, v.f1);
+      }
+      break;
+    case "relations": {
+      const r = scores.relations;
+      add("precision", "precision (strict, micro)", r.micro.precision);
+      add("recall", "recall (strict, micro)", r.micro.recall);
+      add("f1", "F1 (strict, micro)", r.micro.f1);
+      add("macro-f1", "F1 (macro over types)", r.macro.f1);
+      for (const [type, s] of Object.entries(r.perType)) add(`type:${type}`, `${type}: F1`, s.f1);
+      break;
+    }
+    case "document":
+      for (const [name, s] of Object.entries(scores.labels)) {
+        add(`${name}:accuracy`, `${name}: accuracy (${s.notes} notes)`, s.accuracy);
+        add(`${name}:macro-f1`, `${name}: macro-F1`, s.macroF1);
+        for (const [value, v] of Object.entries(s.perValue)) add(`${name}:${value}`, `${name} = ${value}: F1`, v.f1);
+      }
+      break;
+  }
+  return rows;
 }

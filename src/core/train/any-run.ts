@@ -4,7 +4,8 @@
 import type { AppDatabase, RunRow } from "../store/db.ts";
 import { getRun } from "../store/runs.ts";
 import { type TrainRunConfig, type TrainRunOptions, type TrainRunRequest, type TrainSummary, runTraining, startTrainingRun } from "./run.ts";
-import { isTaskRequest, isTaskRun, runTaskTraining, startTaskRun } from "./task-run.ts";
+import { runTaskTraining, startTaskRun } from "./task-run.ts";
+import { isTaskRequest, isTaskRun } from "./tasks.ts";
 
 export function startRun(db: AppDatabase, request: TrainRunRequest): Promise<RunRow> {
   return isTaskRequest(request) ? startTaskRun(db, request) : startTrainingRun(db, request);

@@ -48,7 +48,8 @@ import { type AnnotatorProvenance, type TrainingPlan, type TrainingSource, type 
 import { adaptedModelFiles, initialWeights, labelsFor, modelConfigFor, readStoredFolder, safetensorsOf, typesOf } from "./run-model.ts";
 import { warmupStepsFor } from "./schedule.ts";
 import { DEFAULT_ADAMW } from "./step-graph.ts";
-import type { TaskAdaptation, TrainTask } from "./task-run.ts";
+import type { TaskAdaptation } from "./task-run.ts";
+import type { TrainTask } from "./tasks.ts";
 import { Trainer } from "./trainer.ts";
 import type { TrainMode } from "./trainable.ts";
 

@@ -60,11 +60,7 @@ import { taskBatches } from "./task-batches.ts";
 import { attributeTargets, relationLabels } from "./task-examples.ts";
 import { type TaskChoice, completeTaskWeights, predictTask, taskData, taskModel } from "./task-train.ts";
 import { Trainer } from "./trainer.ts";
-
-/** What a training run learns; "entities" is run.ts's NER run. */
-export type TrainTask = { kind: "entities" } | { kind: "attributes" } | { kind: "relations" } | { kind: "document"; label: string };
-
-export type HeadTask = Exclude<TrainTask, { kind: "entities" }>;
+import { type HeadTask, isTaskRun, taskName } from "./tasks.ts";
 
 /** Candidate relation pairs: at most this many tokens apart; "none" pairs kept per related one. */
 export const RELATION_PAIRS = { maxDistance: 64, negativesPerPositive: 3 };
@@ -81,41 +77,6 @@ export interface TaskAdaptation {
   /** The windows the model was trained on (and is evaluated with). */
   maxLength: number;
   stride: number;
-}
-
-export function isTaskRequest(request: TrainRunRequest): request is TrainRunRequest & { task: HeadTask } {
-  return request.task !== undefined && request.task.kind !== "entities";
-}
-
-export function isTaskRun(config: TrainRunConfig): config is TaskRunConfig {
-  return config.task !== undefined && config.task.kind !== "entities";
-}
-
-/** The task in words, for the screen and the model card. */
-export function taskName(task: TrainTask): string {
-  switch (task.kind) {
-    case "entities":
-      return "Entities";
-    case "attributes":
-      return "Entity attributes";
-    case "relations":
-      return "Relations";
-    case "document":
-      return `Document label "${task.label}"`;
-  }
-}
-
-/** The tasks a project's schema allows: entities always, the others where the schema defines them. */
-export function tasksOf(schema: TaskSchema): TrainTask[] {
-  const tasks: TrainTask[] = [{ kind: "entities" }];
-  if (attributeTargets(schema).length > 0) tasks.push({ kind: "attributes" });
-  if (schema.relationTypes.length > 0) tasks.push({ kind: "relations" });
-  for (const label of schema.documentLabels) tasks.push({ kind: "document", label: label.name });
-  return tasks;
-}
-
-export function sameTask(a: TrainTask, b: TrainTask): boolean {
-  return a.kind === b.kind && (a.kind !== "document" || a.label === (b as typeof a).label);
 }
 
 /** The head a task trains, from the schema. */

@@ -4,10 +4,10 @@
 // so and holds the adapted model's scores), computed in the training worker and stored as
 // an evaluation, so the model card of the download shows it.
 import type { TaskComparison, TaskCompareProgress } from "../../core/eval/task-compare.ts";
-import { isTaskComparison } from "../../core/eval/task-compare.ts";
+import { isTaskComparison } from "../../core/eval/task-scores.ts";
 import { DEFAULT_DATABASE_NAME, isRunnable, isTaskModel, listEvaluations, listModels, listRuns, type AppDatabase, type ModelRow } from "../../core/store/index.ts";
 import type { TrainRunConfig } from "../../core/train/run.ts";
-import { isTaskRun } from "../../core/train/task-run.ts";
+import { isTaskRun } from "../../core/train/tasks.ts";
 import { trainWorker } from "../workers.ts";
 import { attempt } from "./attempt.ts";
 import { perProject } from "./per-project.svelte.ts";

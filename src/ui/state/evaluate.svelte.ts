@@ -16,7 +16,7 @@ import {
   type ModelRow,
 } from "../../core/store/index.ts";
 import type { TrainRunConfig } from "../../core/train/run.ts";
-import { isTaskRun } from "../../core/train/task-run.ts";
+import { isTaskRun } from "../../core/train/tasks.ts";
 import pkg from "../../../package.json";
 import { downloadBytes } from "../download.ts";
 import { trainWorker } from "../workers.ts";

@@ -23,7 +23,7 @@ import {
   type TrainRunConfig,
   type TrainSummary,
 } from "../../core/train/run.ts";
-import { sameTask, type TrainTask } from "../../core/train/task-run.ts";
+import { sameTask, type TrainTask } from "../../core/train/tasks.ts";
 import type { RuntimeChoice, TrainCall } from "../../../workers/train-api.ts";
 import { ensureDemoModel } from "../demo.ts";
 import { replaceTrainWorker, trainWorker } from "../workers.ts";

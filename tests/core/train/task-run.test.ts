@@ -11,7 +11,8 @@ import { getModel, getModelFile } from "../../../src/core/store/models.ts";
 import { getRun } from "../../../src/core/store/runs.ts";
 import { continueRun, startRun } from "../../../src/core/train/any-run.ts";
 import { type Adaptation, type TrainProgress, type TrainProgressEvent, type TrainRunRequest, defaultHyperparameters, requestPause } from "../../../src/core/train/run.ts";
-import { type HeadTask, type TaskRunConfig, tasksOf } from "../../../src/core/train/task-run.ts";
+import type { TaskRunConfig } from "../../../src/core/train/task-run.ts";
+import { type HeadTask, tasksOf } from "../../../src/core/train/tasks.ts";
 import { TASK_SCHEMA, setupTaskProject } from "./task-run-fixtures.ts";
 
 type TaskFixture = Awaited<ReturnType<typeof setupTaskProject>>;
