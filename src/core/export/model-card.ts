@@ -60,7 +60,9 @@ export function modelCard(input: ModelCardInput): string {
       `- training notes: ${a.counts.trainNotes} pool notes (source: ${a.source === "both" ? "human annotations, else the LLM's" : a.source === "llm" ? "LLM annotations" : "human annotations"}), ${a.counts.trainSpans} annotated spans, ${a.counts.examples} training windows`,
       `- early stopping on ${a.counts.devNotes} ${a.counts.devKind === "dev" ? "dev notes" : a.counts.devKind === "held-out" ? "held-out training notes" : "notes (none)"}`,
       `- gold notes (${a.counts.goldNotesExcluded}) and dev notes (${a.counts.devNotesExcluded}) were never used for training`,
-      `- LLM spans below confidence ${a.minConfidence} left out; loss ${a.weightByConfidence ? "weighted by" : "not weighted by"} span confidence`,
+      a.task
+        ? `- ${a.counts.examples} ${a.task.task.kind === "document" ? "labelled notes" : a.task.task.kind === "attributes" ? "windows of annotated entities" : "windows of candidate entity pairs"} trained the head; every one counted alike`
+        : `- LLM spans below confidence ${a.minConfidence} left out; loss ${a.weightByConfidence ? "weighted by" : "not weighted by"} span confidence`,
       "",
     );
     const llms = a.annotators.filter((x) => x.backend !== "human");

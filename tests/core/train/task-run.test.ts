@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compareTaskModels, type TaskComparison } from "../../../src/core/eval/task-compare.ts";
 import { readModelFolder } from "../../../src/core/model/folder.ts";
 import { SPAN_HEAD_FIELD } from "../../../src/core/model/folder.ts";
-import { getModel, getModelFile } from "../../../src/core/store/models.ts";
+import { getModel, getModelFile, isEntityModel, isTaskModel } from "../../../src/core/store/models.ts";
 import { getRun } from "../../../src/core/store/runs.ts";
 import { continueRun, startRun } from "../../../src/core/train/any-run.ts";
 import { type Adaptation, type TrainProgress, type TrainProgressEvent, type TrainRunRequest, defaultHyperparameters, requestPause } from "../../../src/core/train/run.ts";
@@ -68,6 +68,9 @@ describe("a stored document-label run", () => {
     const model = await getModel(f.db, summary.modelId);
     expect(model.kind).toBe("trained");
     expect(model.labels).toEqual(["active", "resolved"]);
+    // The NER steps (annotate, extract, the entity comparison) leave it out; the base model stays in.
+    expect([isTaskModel(model), isEntityModel(model)]).toEqual([true, false]);
+    expect(isTaskModel(await getModel(f.db, f.baseModelId))).toBe(false);
     const files = await storedFiles(f, summary.modelId);
     expect([...files.keys()].sort()).toEqual(["adaptation.json", "config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json", "tokenizer_config.json"]);
     const json = JSON.parse(new TextDecoder().decode(files.get("config.json")));
@@ -94,6 +97,7 @@ describe("stored attribute and relation runs", () => {
     const files = await storedFiles(f, attributes.summary.modelId);
     const folder = readModelFolder(files);
     expect(folder.config.architectures).toEqual(["BertModel"]);
+    expect(isTaskModel(await getModel(f.db, attributes.summary.modelId))).toBe(true);
     expect(folder.config.raw[SPAN_HEAD_FIELD]).toMatchObject({ kind: "attributes", attributes: [{ entity_type: "Disease", name: "certainty", values: ["positive", "negative"] }] });
     expect(folder.weights!.get("attribute_classifiers.0.weight")!.shape).toEqual([2, 16]);
     const a = attributes.comparison.adapted.scores;
