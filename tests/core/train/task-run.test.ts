@@ -4,6 +4,7 @@
 // scores the held-out gold notes (compareTaskModels), the base model being unable to.
 
 import { describe, expect, it } from "vitest";
+import { DeviceLostError } from "../../../src/core/errors.ts";
 import { compareTaskModels, type TaskComparison } from "../../../src/core/eval/task-compare.ts";
 import { readModelFolder } from "../../../src/core/model/folder.ts";
 import { SPAN_HEAD_FIELD } from "../../../src/core/model/folder.ts";
@@ -13,6 +14,7 @@ import { continueRun, startRun } from "../../../src/core/train/any-run.ts";
 import { type Adaptation, type TrainProgress, type TrainProgressEvent, type TrainRunRequest, defaultHyperparameters, requestPause } from "../../../src/core/train/run.ts";
 import type { TaskRunConfig } from "../../../src/core/train/task-run.ts";
 import { type HeadTask, tasksOf } from "../../../src/core/train/tasks.ts";
+import { gpuLostAt } from "./gpu-lost.ts";
 import { TASK_SCHEMA, setupTaskProject } from "./task-run-fixtures.ts";
 
 type TaskFixture = Awaited<ReturnType<typeof setupTaskProject>>;
@@ -140,6 +142,25 @@ describe("a task run paused and resumed", () => {
     expect(done.resumedFrom).toBe(3);
     expect(done.losses.map((p) => p.step)).toEqual(Array.from({ length: done.totalSteps }, (_, i) => i + 1));
     expect("checkpoint.safetensors" in (await getModel(f.db, first.modelId)).files).toBe(false);
+  });
+
+  it("after a lost GPU, stays resumable at its last checkpoint and finishes on WebAssembly with the steps in order", async () => {
+    const f = await setupTaskProject({ pool: 16, gold: 4 });
+    const run = await startRun(f.db, request(f, { kind: "relations" }, { epochs: 2, checkpointEvery: 2 }));
+    const gpu = gpuLostAt(4); // steps 1-3 on the "GPU" (a checkpoint at 2), lost during step 4
+    const steps: number[] = [];
+    const onProgress = (e: TrainProgressEvent) => e.point && steps.push(e.point.step);
+    await expect(continueRun(f.db, run.id, { backend: "webgpu", createSession: gpu.createSession, onProgress })).rejects.toBeInstanceOf(DeviceLostError);
+    const lost = await getRun(f.db, run.id);
+    expect(lost.status).toBe("running");
+    expect((lost.progress as TrainProgress).fallbacks).toMatchObject([{ from: "webgpu", to: "wasm", lostAfterStep: 3, resumedFrom: 2 }]);
+
+    const summary = await continueRun(f.db, run.id, { backend: "wasm", onProgress });
+    expect(summary.status).toBe("done");
+    const progress = (await getRun(f.db, run.id)).progress as TrainProgress;
+    expect([progress.backend, progress.resumedFrom]).toEqual(["wasm", 2]);
+    expect(steps).toEqual([1, 2, 3, ...Array.from({ length: progress.totalSteps - 2 }, (_, i) => i + 3)]);
+    expect(progress.losses.map((p) => p.step)).toEqual(Array.from({ length: progress.totalSteps }, (_, i) => i + 1));
   });
 
   it("refuses a document label the schema does not have", async () => {
