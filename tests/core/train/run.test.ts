@@ -20,6 +20,7 @@ import {
   type TrainProgressEvent,
   type TrainRunRequest,
 } from "../../../src/core/train/run.ts";
+import type { SessionFactory } from "../../../src/core/train/ort-session.ts";
 import { gpuLostAt } from "./gpu-lost.ts";
 import { setupProject } from "./run-fixtures.ts";
 
