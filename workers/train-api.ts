@@ -32,6 +32,14 @@ export interface CompareCall extends WithDatabase {
   runId?: string;
 }
 
+/** An attribute, relation or document-label model on the gold notes, with its source where that has the same head. */
+export interface CompareTaskCall extends WithDatabase {
+  projectId: string;
+  sourceModelId: string | null;
+  adaptedModelId: string;
+  runId?: string;
+}
+
 export interface StoreModelCall extends WithDatabase {
   /** A dropped folder's files (name with its path) or one .zip. */
   files: { name: string; file: File }[];
@@ -57,4 +65,5 @@ export interface StoredModelReply {
 export type { HubProgress } from "../src/core/model/hub.ts";
 export type { TrainProgressEvent, TrainSummary } from "../src/core/train/run.ts";
 export type { Comparison, CompareProgress } from "../src/core/eval/compare.ts";
+export type { TaskComparison, TaskCompareProgress } from "../src/core/eval/task-compare.ts";
 export type { CurveProgress, CurveResult } from "../src/core/train/curve.ts";

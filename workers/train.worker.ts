@@ -1,4 +1,4 @@
-// Training and evaluation off the main thread: a run (new or resumed) with progress out and
+// Training and evaluation off the main thread: a run of any task (new or resumed) with progress out and
 // pause/cancel in, learning curves, source-vs-adapted comparisons on the gold notes, model
 // uploads, and model downloads from a Hub (off the page's thread; this worker runs under the
 // page's policy).
@@ -8,14 +8,16 @@ import * as ort from "onnxruntime-web";
 import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";
 import ortMjsUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url";
 import { compareStoredModels } from "../src/core/eval/compare.ts";
+import { compareTaskModels } from "../src/core/eval/task-compare.ts";
 import { storeHubModel } from "../src/core/model/hub.ts";
 import { storeModelFiles, type StoredModel } from "../src/core/model/load.ts";
 import { openDatabase, type AppDatabase } from "../src/core/store/db.ts";
 import { addEvaluation } from "../src/core/store/runs.ts";
 import { runLearningCurve, startLearningCurve } from "../src/core/train/curve.ts";
-import { requestPause, runTraining, startTrainingRun } from "../src/core/train/run.ts";
+import { continueRun, startRun } from "../src/core/train/any-run.ts";
+import { requestPause } from "../src/core/train/run.ts";
 import { serve } from "./protocol.ts";
-import type { CompareCall, CurveCall, DownloadModelCall, PauseCall, StoreModelCall, StoredModelReply, TrainCall } from "./train-api.ts";
+import type { CompareCall, CompareTaskCall, CurveCall, DownloadModelCall, PauseCall, StoreModelCall, StoredModelReply, TrainCall } from "./train-api.ts";
 
 ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 
@@ -37,8 +39,8 @@ serve({
   train(call: TrainCall, { progress, signal }) {
     useThreads(call.numThreads);
     return withDatabase(call.databaseName, async (db) => {
-      const runId = "runId" in call ? call.runId : (await startTrainingRun(db, call.request)).id;
-      return runTraining(db, runId, { backend: call.backend, signal, onProgress: progress });
+      const runId = "runId" in call ? call.runId : (await startRun(db, call.request)).id;
+      return continueRun(db, runId, { backend: call.backend, signal, onProgress: progress });
     });
   },
 
@@ -57,6 +59,14 @@ serve({
   compare({ databaseName, projectId, sourceModelId, adaptedModelId, runId }: CompareCall, { progress, signal }) {
     return withDatabase(databaseName, async (db) => {
       const comparison = await compareStoredModels(db, projectId, sourceModelId, adaptedModelId, { signal, onProgress: progress });
+      await addEvaluation(db, { projectId, runId: runId ?? "", modelId: adaptedModelId, metrics: comparison });
+      return comparison;
+    });
+  },
+
+  compareTask({ databaseName, projectId, sourceModelId, adaptedModelId, runId }: CompareTaskCall, { progress, signal }) {
+    return withDatabase(databaseName, async (db) => {
+      const comparison = await compareTaskModels(db, projectId, sourceModelId, adaptedModelId, { signal, onProgress: progress });
       await addEvaluation(db, { projectId, runId: runId ?? "", modelId: adaptedModelId, metrics: comparison });
       return comparison;
     });

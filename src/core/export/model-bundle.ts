@@ -9,6 +9,12 @@
 //                          the file transformers.js loads for dtype "q8" (its default on wasm)
 //   README.md              the model card (no note text)
 //
+// Models of the other tasks (task-run.ts): a document-label model is *ForSequenceClassification
+// (problem_type kept), rebuilt the same way with its sequence head and graph; an attribute or
+// relation model has no transformers class, so its folder (bare encoder config with the head
+// described, model.safetensors with the head's tensors, the span-head graph) ships as the
+// training run wrote it, and the card says how to load it (SPAN_HEAD_LOADING).
+//
 // Whatever the stored model holds (float16 weights, an old-style checkpoint, an ONNX graph
 // someone quantized), the bundle is rebuilt from its weights, so the files always agree with
 // each other and with these conventions. A stored model without weights (ONNX only) ships
@@ -17,7 +23,9 @@
 import { strToU8, zipSync, type Zippable } from "fflate";
 import { ModelFormatError } from "../errors.ts";
 import type { Comparison } from "../eval/compare.ts";
-import { type ModelFolder, readModelFolder, writeModelFolder } from "../model/folder.ts";
+import type { TaskComparison } from "../eval/task-scores.ts";
+import type { EncoderConfig, HeadKind, ProblemType } from "../model/config.ts";
+import { type ModelFolder, SPAN_HEAD_FIELD, readModelFolder, writeModelFolder } from "../model/folder.ts";
 import { buildInferenceModel } from "../model/inference-graph.ts";
 import { quantizeInt8 } from "../onnx/quantize.ts";
 import { resolveWeights } from "../model/weights.ts";
@@ -25,7 +33,7 @@ import type { AppDatabase } from "../store/db.ts";
 import { getModel, getModelFile } from "../store/models.ts";
 import { listEvaluations } from "../store/runs.ts";
 import type { Adaptation } from "../train/run.ts";
-import { modelCard } from "./model-card.ts";
+import { type CardHead, modelCard } from "./model-card.ts";
 
 const LEFT_OUT = new Set(["checkpoint.safetensors", "adaptation.json", "README.md"]);
 
@@ -39,7 +47,7 @@ export interface BundleOptions {
   /** ISO date; today by default. */
   date?: string;
   adaptation?: Adaptation;
-  comparison?: Comparison;
+  comparison?: Comparison | TaskComparison;
   /** Also ship the int8 graph (INT8_ONNX_FILE). */
   int8?: boolean;
 }
@@ -49,13 +57,17 @@ export function bundleFiles(stored: Map<string, Uint8Array>, options: BundleOpti
   const input = new Map([...stored].filter(([path]) => !LEFT_OUT.has(path)));
   const folder: ModelFolder = readModelFolder(input);
   const config = folder.config;
+  const head = cardHeadOf(config);
   let files: Map<string, Uint8Array>;
-  if (folder.weights) {
-    const resolved = resolveWeights(config, folder.weights);
+  if (head.kind === "span") {
+    files = spanModelFiles(input, folder);
+  } else if (folder.weights) {
+    const headKind: HeadKind = head.kind;
+    const resolved = resolveWeights(config, folder.weights, "model.safetensors", { head: headKind });
     if (resolved.newlyInitialised.length > 0) {
       throw new ModelFormatError(
         "model.safetensors",
-        `has no token-classification head (${resolved.newlyInitialised.join(", ")}): train the model before downloading it.`,
+        `has no ${headKind === "token" ? "token" : "sequence"}-classification head (${resolved.newlyInitialised.join(", ")}): train the model before downloading it.`,
       );
     }
     // The tokenizer files go in byte for byte, as they came with the model.
@@ -65,8 +77,9 @@ export function bundleFiles(stored: Map<string, Uint8Array>, options: BundleOpti
       specialTokensMap: input.get("special_tokens_map.json"),
       vocabTxt: folder.vocabTxt,
     };
-    files = writeModelFolder(config, config.labels, resolved.params, tokenizer);
-    files.set(ONNX_FILE, buildInferenceModel(config, resolved.params));
+    const problemType = head.kind === "sequence" ? head.problemType : undefined;
+    files = writeModelFolder(config, config.labels, resolved.params, tokenizer, { head: headKind, ...(problemType ? { problemType } : {}) });
+    files.set(ONNX_FILE, buildInferenceModel(config, resolved.params, { head: headKind }));
   } else {
     files = new Map([...input].filter(([path]) => !path.endsWith(".safetensors")));
   }
@@ -79,6 +92,7 @@ export function bundleFiles(stored: Map<string, Uint8Array>, options: BundleOpti
         name: options.name,
         modelType: config.modelType,
         labels: config.labels,
+        head,
         adaptation: options.adaptation,
         comparison: options.comparison,
         onnxFiles: { fp32: sizeOf(ONNX_FILE), int8: sizeOf(INT8_ONNX_FILE) },
@@ -88,6 +102,26 @@ export function bundleFiles(stored: Map<string, Uint8Array>, options: BundleOpti
     ),
   );
   return files;
+}
+
+/** Which head a model has, from its config.json: the card describes each differently. */
+function cardHeadOf(config: EncoderConfig): CardHead {
+  const span = config.raw[SPAN_HEAD_FIELD] as { kind?: string } | undefined;
+  if (span) return { kind: "span", description: span };
+  if (config.architectures.some((name) => name.endsWith("ForSequenceClassification"))) {
+    const problemType = config.raw.problem_type === "multi_label_classification" ? "multi_label_classification" : "single_label_classification";
+    return { kind: "sequence", problemType: problemType as ProblemType };
+  }
+  return { kind: "token" };
+}
+
+/** An attribute or relation model's folder as stored: it must have its weights and graph, which the card describes. */
+function spanModelFiles(input: Map<string, Uint8Array>, folder: ModelFolder): Map<string, Uint8Array> {
+  for (const path of ["model.safetensors", ONNX_FILE, "tokenizer.json"]) {
+    if (!input.has(path)) throw new ModelFormatError(path, "missing: an attribute or relation model ships its weights, its graph and its tokenizer; train the model again.");
+  }
+  if (!folder.weights) throw new ModelFormatError("model.safetensors", "unreadable: the attribute or relation head's weights are not there.");
+  return new Map([...input].filter(([path]) => !path.startsWith("onnx/") || path === ONNX_FILE));
 }
 
 /** The int8 variant of the bundle's float32 graph. */
@@ -122,12 +156,12 @@ export async function storedModelBundle(
   const stored = new Map<string, Uint8Array>();
   for (const name of Object.keys(model.files)) stored.set(name, await getModelFile(db, modelId, name));
   const adaptation = stored.has("adaptation.json") ? (JSON.parse(new TextDecoder().decode(stored.get("adaptation.json"))) as Adaptation) : undefined;
-  let comparison: Comparison | undefined;
+  let comparison: Comparison | TaskComparison | undefined;
   if (model.projectId) {
     const evaluations = await listEvaluations(db, model.projectId);
     comparison = evaluations
       .filter((row) => row.modelId === modelId)
-      .map((row) => row.metrics as Comparison)
+      .map((row) => row.metrics as Comparison | TaskComparison)
       .at(-1);
   }
   const files = bundleFiles(stored, { name: model.name, appVersion: options.appVersion, date: options.date, adaptation, comparison, int8: options.int8 });

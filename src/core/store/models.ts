@@ -3,6 +3,7 @@
 // [modelId+fileName+index]; only that key is indexed, never the bytes.
 
 import { AppError, NotFoundError } from "../errors.ts";
+import { SPAN_HEAD_FIELD } from "../model/folder.ts";
 import { inTransaction, newId, withStorageErrors, type AppDatabase, type ModelChunkRow, type ModelRow } from "./db.ts";
 
 export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
@@ -13,6 +14,22 @@ export const ONNX_FILES = ["onnx/model.onnx", "model.onnx"];
 /** A model the predictor can run: its config and an ONNX graph, and not a half-trained checkpoint. */
 export function isRunnable(model: ModelRow): boolean {
   return "config.json" in model.files && ONNX_FILES.some((name) => name in model.files) && !("checkpoint.safetensors" in model.files);
+}
+
+/**
+ * A model with a document-label (sequence classification) or span head (attributes,
+ * relations), by its config.json: it predicts no entities, so the NER steps leave it out.
+ */
+export function isTaskModel(model: Pick<ModelRow, "config">): boolean {
+  const config = model.config as { architectures?: unknown } | null;
+  if (!config || typeof config !== "object") return false;
+  const architectures = Array.isArray(config.architectures) ? config.architectures : [];
+  return SPAN_HEAD_FIELD in config || architectures.some((name) => typeof name === "string" && name.endsWith("ForSequenceClassification"));
+}
+
+/** A runnable model that predicts entities (what the annotate, extract and NER evaluate steps run). */
+export function isEntityModel(model: ModelRow): boolean {
+  return isRunnable(model) && !isTaskModel(model);
 }
 
 export type NewModel = Pick<ModelRow, "name" | "kind" | "config" | "labels"> & { projectId?: string; id?: string };

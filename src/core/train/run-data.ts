@@ -10,7 +10,7 @@
 //   training note (at least one, when there are five or more) so early stopping still has
 //   a signal; the screen says which it is.
 
-import type { Span } from "../corpus/types.ts";
+import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
 import { seededRandom } from "../eval/bootstrap.ts";
 import type { AnnotationRow, AppDatabase, RunRow } from "../store/db.ts";
 import { listAnnotations } from "../store/annotations.ts";
@@ -159,20 +159,29 @@ export function subsetOfPlan(plan: TrainingPlan, subset: TrainingSubset | undefi
   return { ...plan, trainNoteIds, subset: { ...subset, of: plan.trainNoteIds.length } };
 }
 
-/** Text and spans of the given notes under a source; dev notes take their reference spans. */
+/** A note with the annotation a source takes for it: spans, and the relations and document labels of the same row. */
+export interface LabelledNote {
+  noteId: number;
+  text: string;
+  spans: Span[];
+  relations?: Relation[];
+  labels?: DocumentLabels;
+}
+
+/** Text and annotations of the given notes under a source; dev notes take their reference annotations. */
 export async function labelledNotes(
   db: AppDatabase,
   projectId: string,
   noteIds: readonly number[],
   source: TrainingSource | "reference",
-): Promise<{ noteId: number; text: string; spans: Span[] }[]> {
+): Promise<LabelledNote[]> {
   const { human, llm } = await latestAnnotations(db, projectId);
   const notes = await db.notes.bulkGet([...noteIds]);
-  const out: { noteId: number; text: string; spans: Span[] }[] = [];
+  const out: LabelledNote[] = [];
   notes.forEach((note) => {
     if (!note) return;
     const row = source === "reference" ? human.get(note.id) : pickAnnotation(source, human.get(note.id), llm.get(note.id));
-    out.push({ noteId: note.id, text: note.text, spans: row?.spans ?? [] });
+    out.push({ noteId: note.id, text: note.text, spans: row?.spans ?? [], ...(row?.relations ? { relations: row.relations } : {}), ...(row?.labels ? { labels: row.labels } : {}) });
   });
   return out;
 }

@@ -48,6 +48,8 @@ import { type AnnotatorProvenance, type TrainingPlan, type TrainingSource, type 
 import { adaptedModelFiles, initialWeights, labelsFor, modelConfigFor, readStoredFolder, safetensorsOf, typesOf } from "./run-model.ts";
 import { warmupStepsFor } from "./schedule.ts";
 import { DEFAULT_ADAMW } from "./step-graph.ts";
+import type { TaskAdaptation } from "./task-run.ts";
+import type { TrainTask } from "./tasks.ts";
 import { Trainer } from "./trainer.ts";
 import type { TrainMode } from "./trainable.ts";
 
@@ -90,6 +92,8 @@ export interface TrainRunRequest {
   subset?: TrainingSubset;
   /** The learning-curve run this run is a point of. */
   curveRunId?: string;
+  /** What the run trains: entities (this file) by default; attributes, relations or a document label (task-run.ts). */
+  task?: TrainTask;
 }
 
 /** What the run row stores as its config: the request plus everything fixed at the start. */
@@ -197,6 +201,11 @@ export function requestPause(runId: string): void {
   pauseRequests.add(runId);
 }
 
+/** True once when a pause was asked for this run (the task runs' loop asks it too). */
+export function takePauseRequest(runId: string): boolean {
+  return pauseRequests.delete(runId);
+}
+
 export async function startTrainingRun(db: AppDatabase, request: TrainRunRequest): Promise<RunRow> {
   const project = await getProject(db, request.projectId);
   const base = await getModel(db, request.baseModelId);
@@ -234,15 +243,15 @@ export interface TrainRunOptions {
 const CHECKPOINT = "checkpoint.safetensors";
 const MAX_LOSS_POINTS = 2000;
 
-function bucketsFor(maxLength: number): number[] {
+export function bucketsFor(maxLength: number): number[] {
   return [...DEFAULT_BUCKETS.filter((b) => b < maxLength), maxLength];
 }
 
-function loraOf(hyper: Hyperparameters): LoraConfig | undefined {
+export function loraOf(hyper: Hyperparameters): LoraConfig | undefined {
   return hyper.mode === "lora" ? { rank: hyper.loraRank, alpha: 2 * hyper.loraRank, targets: LORA_TARGETS_DEFAULT } : undefined;
 }
 
-function modeOf(hyper: Hyperparameters): TrainMode {
+export function modeOf(hyper: Hyperparameters): TrainMode {
   if (hyper.mode === "lora") return { kind: "lora" };
   return hyper.frozenLayers > 0 ? { kind: "freeze", embeddings: true, layers: hyper.frozenLayers } : { kind: "full" };
 }
@@ -254,7 +263,7 @@ function realTokens(batch: Batch): number {
 }
 
 /** Halves a long curve by averaging neighbours, so the stored progress stays small. */
-function thin(points: LossPoint[]): LossPoint[] {
+export function thin(points: LossPoint[]): LossPoint[] {
   if (points.length <= MAX_LOSS_POINTS) return points;
   const out: LossPoint[] = [];
   for (let i = 0; i + 1 < points.length; i += 2) out.push({ step: points[i + 1].step, loss: (points[i].loss + points[i + 1].loss) / 2 });
@@ -503,6 +512,8 @@ export interface Adaptation {
   bestEpoch: number | null;
   backend: Backend;
   finishedAt: string;
+  /** Set for attribute, relation and document-label models: the task and its head (task-run.ts). */
+  task?: TaskAdaptation;
 }
 
 async function finish(

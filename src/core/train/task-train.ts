@@ -81,13 +81,14 @@ export function taskModel(config: EncoderConfig, task: TaskChoice, lora?: LoraCo
 }
 
 /** Examples of the task with their batch padding, behind one type (a method, so any example type fits). */
-interface TaskData {
+export interface TaskData {
   examples: { ids: ArrayLike<number> }[];
   slots: number;
   pad(group: { ids: ArrayLike<number> }[], rows: number, length: number): TaskBatch;
 }
 
-function taskData(
+/** The task's examples from annotated notes, with their padding; `made` keeps the examples' places in the notes. */
+export function taskData(
   model: StepModel,
   task: TaskChoice,
   notes: readonly AnnotatedNote[],
@@ -122,7 +123,7 @@ function taskData(
  * `classifier` means something else); BERT's pretrained pooler is kept, as
  * from_pretrained keeps it.
  */
-function completeWeights(model: StepModel, weights: ReadonlyMap<string, Float32Array | Weight>, seed: number): Map<string, Float32Array> {
+export function completeTaskWeights(model: StepModel, weights: ReadonlyMap<string, Float32Array | Weight>, seed: number): Map<string, Float32Array> {
   const random = seededRandom(seed);
   const lora = model.lora ? initLoraWeights(model.config, model.lora, seed + 1) : new Map<string, Weight>();
   const out = new Map<string, Float32Array>();
@@ -144,7 +145,7 @@ export async function trainTaskModel(options: TaskTrainingOptions): Promise<Trai
   const totalSteps = options.epochs * stepsPerEpoch;
   const trainer = await Trainer.create({
     model,
-    weights: completeWeights(model, options.weights, options.seed),
+    weights: completeTaskWeights(model, options.weights, options.seed),
     mode: options.mode,
     schedule: { lr: options.lr, warmupSteps: Math.round(options.warmupRatio * totalSteps), totalSteps },
     seed: options.seed,
@@ -183,14 +184,37 @@ export async function predictTask(
   options: Pick<TaskTrainingOptions, "maxLength" | "stride" | "buckets">,
 ): Promise<TaskPrediction> {
   const { trainer, model } = trained;
+  return predictTaskWith({ logits: (batch) => trainer.predict(batch), batchSize: trainer.settings.batchSize, model }, task, notes, tokenizer, options);
+}
+
+/**
+ * What predicts a task's logits for a batch: the trainer's prediction graph while training,
+ * or the exported ONNX graph (the download) when a stored model is evaluated.
+ */
+export interface TaskLogits {
+  logits(batch: TaskBatch): Promise<Float32Array>;
+  /** Rows per batch. */
+  batchSize: number;
+  /** The task's step model (its config pads the batches). */
+  model: StepModel;
+}
+
+/** predictTask with any source of logits. */
+export async function predictTaskWith(
+  source: TaskLogits,
+  task: TaskChoice,
+  notes: readonly AnnotatedNote[],
+  tokenizer: TextTokenizer,
+  options: Pick<TaskTrainingOptions, "maxLength" | "stride" | "buckets">,
+): Promise<TaskPrediction> {
+  const { model, batchSize } = source;
   const buckets = (options.buckets ?? DEFAULT_BUCKETS).filter((b) => b <= options.maxLength);
-  const batchSize = trainer.settings.batchSize;
   const input = task.kind === "document" ? notes.map((note) => ({ ...note, labels: { [task.label.name]: [task.label.values[0]] } })) : notes;
   const { data, made } = taskData(model, task, input, tokenizer, { ...options, seed: 0 }, false);
   /** logits of each example: (slots, classes) row-major. */
   const logits: Float32Array[] = new Array(data.examples.length);
   for (const { batch, indices } of taskBatches(data.examples, { batchSize, buckets }, data.pad)) {
-    const out = await trainer.predict(batch);
+    const out = await source.logits(batch);
     const perRow = out.length / batch.rows;
     indices.forEach((k, r) => (logits[k] = out.subarray(r * perRow, (r + 1) * perRow)));
   }

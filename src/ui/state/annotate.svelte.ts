@@ -46,7 +46,7 @@ import {
   DEFAULT_DATABASE_NAME,
   countNotes,
   findNotes,
-  isRunnable,
+  isEntityModel,
   listModels,
   listRuns,
   noteIdsDoneByRun,
@@ -365,7 +365,7 @@ export class AnnotateState {
   }
 
   async refreshModels(): Promise<void> {
-    this.models = (await listModels(this.db, this.projectId)).filter(isRunnable);
+    this.models = (await listModels(this.db, this.projectId)).filter(isEntityModel);
     if (!this.models.some((model) => model.id === this.sourceModelId)) {
       this.sourceModelId = (this.models.find((model) => model.kind === "demo") ?? this.models[0])?.id ?? null;
     }

@@ -8,6 +8,7 @@ import {
   DEFAULT_DATABASE_NAME,
   findNotes,
   isRunnable,
+  isTaskModel,
   listEvaluations,
   listModels,
   listRuns,
@@ -15,6 +16,7 @@ import {
   type ModelRow,
 } from "../../core/store/index.ts";
 import type { TrainRunConfig } from "../../core/train/run.ts";
+import { isTaskRun } from "../../core/train/tasks.ts";
 import pkg from "../../../package.json";
 import { downloadBytes } from "../download.ts";
 import { trainWorker } from "../workers.ts";
@@ -73,7 +75,9 @@ export class EvaluateState {
     }
   });
 
-  trainedModels = $derived(this.models.filter((model) => model.kind === "trained"));
+  /** The models that predict entities: the ones this comparison takes (the download lists all). */
+  entityModels = $derived(this.models.filter((model) => !isTaskModel(model)));
+  trainedModels = $derived(this.entityModels.filter((model) => model.kind === "trained"));
 
   private attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
     return attempt(this, action);
@@ -82,9 +86,11 @@ export class EvaluateState {
   async refresh(): Promise<void> {
     await this.attempt(async () => {
       this.models = (await listModels(this.db, this.projectId)).filter(isRunnable);
-      const runs = (await listRuns(this.db, this.projectId, "train")).filter((run) => run.status === "done" && !(run.config as TrainRunConfig).curveRunId);
+      const runs = (await listRuns(this.db, this.projectId, "train")).filter(
+        (run) => run.status === "done" && !(run.config as TrainRunConfig).curveRunId && !isTaskRun(run.config as TrainRunConfig),
+      );
       const latest = runs[0];
-      const known = (id: string | null) => id !== null && this.models.some((model) => model.id === id);
+      const known = (id: string | null) => id !== null && this.entityModels.some((model) => model.id === id);
       if (latest && (!known(this.adaptedId) || !this.comparison)) {
         const config = latest.config as TrainRunConfig;
         if (known(config.modelId)) {
@@ -93,7 +99,7 @@ export class EvaluateState {
           if (known(config.baseModelId)) this.sourceId = config.baseModelId;
         }
       }
-      if (!known(this.sourceId)) this.sourceId = this.models.find((model) => model.kind !== "trained")?.id ?? this.models[0]?.id ?? null;
+      if (!known(this.sourceId)) this.sourceId = this.entityModels.find((model) => model.kind !== "trained")?.id ?? this.entityModels[0]?.id ?? null;
       if (!known(this.adaptedId)) this.adaptedId = this.trainedModels[0]?.id ?? null;
       if (!this.comparison) {
         const stored = (await listEvaluations(this.db, this.projectId))

@@ -4,7 +4,7 @@
 // interrupted and resumes from its last saved note.
 import { extractedNotes, extractionsCsv, extractionsJsonl, type ExtractedNote } from "../../core/export/extractions.ts";
 import type { InferProgress, InferRunRequest, InferSummary } from "../../core/model/predict-run.ts";
-import { DEFAULT_DATABASE_NAME, isRunnable, listModels, listRuns, noteIdsDoneByRun, type AppDatabase, type ModelRow, type RunRow, type Split } from "../../core/store/index.ts";
+import { DEFAULT_DATABASE_NAME, isEntityModel, listModels, listRuns, noteIdsDoneByRun, type AppDatabase, type ModelRow, type RunRow, type Split } from "../../core/store/index.ts";
 import type { InferRequest } from "../../../workers/infer-api.ts";
 import { downloadBytes } from "../download.ts";
 import { inferWorker } from "../workers.ts";
@@ -57,7 +57,7 @@ export class ExtractState {
   async refresh(): Promise<void> {
     await attempt(this, async () => {
       this.runtime ??= await chooseRuntime();
-      this.models = (await listModels(this.db, this.projectId)).filter(isRunnable);
+      this.models = (await listModels(this.db, this.projectId)).filter(isEntityModel);
       if (!this.models.some((model) => model.id === this.modelId)) {
         this.modelId = (this.models.find((model) => model.kind === "trained") ?? this.models[0])?.id ?? null;
       }

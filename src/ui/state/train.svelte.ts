@@ -23,6 +23,7 @@ import {
   type TrainRunConfig,
   type TrainSummary,
 } from "../../core/train/run.ts";
+import { sameTask, type TrainTask } from "../../core/train/tasks.ts";
 import type { RuntimeChoice, TrainCall } from "../../../workers/train-api.ts";
 import { ensureDemoModel } from "../demo.ts";
 import { replaceTrainWorker, trainWorker } from "../workers.ts";
@@ -95,6 +96,8 @@ export class TrainState {
   models = $state.raw<ModelRow[]>([]);
   baseModelId = $state<string | null>(null);
   source = $state<TrainingSource>("llm");
+  /** What the next run trains: entities, or a head the project's schema defines. */
+  task = $state.raw<TrainTask>({ kind: "entities" });
   minConfidence = $state(0);
   weightByConfidence = $state(true);
   hyper = $state<Hyperparameters>(defaultHyperparameters(0));
@@ -162,6 +165,10 @@ export class TrainState {
     this.plan = await planTraining(this.db, this.projectId, this.source);
   }
 
+  chooseTask(task: TrainTask): void {
+    if (!sameTask(task, this.task)) this.task = task;
+  }
+
   async setSource(source: TrainingSource): Promise<void> {
     this.source = source;
     await this.attempt(() => this.refreshPlan());
@@ -222,6 +229,7 @@ export class TrainState {
         minConfidence: this.minConfidence,
         weightByConfidence: this.weightByConfidence,
         hyper: $state.snapshot(this.hyper),
+        ...(this.task.kind === "entities" ? {} : { task: this.task }),
       },
     });
   }

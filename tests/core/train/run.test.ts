@@ -9,7 +9,6 @@ import { readModelFolder } from "../../../src/core/model/folder.ts";
 import { loadStoredPredictor } from "../../../src/core/model/predict-run.ts";
 import { getModel, getModelFile } from "../../../src/core/store/models.ts";
 import { getRun, listRuns } from "../../../src/core/store/runs.ts";
-import { createTrainSession, type Backend, type SessionFactory } from "../../../src/core/train/ort-session.ts";
 import { planTraining } from "../../../src/core/train/run-data.ts";
 import {
   defaultHyperparameters,
@@ -21,6 +20,8 @@ import {
   type TrainProgressEvent,
   type TrainRunRequest,
 } from "../../../src/core/train/run.ts";
+import type { SessionFactory } from "../../../src/core/train/ort-session.ts";
+import { gpuLostAt } from "./gpu-lost.ts";
 import { setupProject } from "./run-fixtures.ts";
 
 function request(fixture: { projectId: string; baseModelId: string }, hyper: Partial<TrainRunRequest["hyper"]> = {}): TrainRunRequest {
@@ -152,30 +153,6 @@ describe("a training run", () => {
     await expect(startTrainingRun(f.db, { ...request(f), source: "human" })).rejects.toThrow(/human annotation/);
   });
 });
-
-/**
- * Sessions for a "webgpu" that is lost at its `lostOnRun`-th session run (counted over all
- * of its sessions). Node has no GPU, so "webgpu" sessions are onnxruntime's wasm ones
- * underneath: the only stand-in is the backend's name and the loss. `backends` records the
- * backend of every session the trainer asked for.
- */
-function gpuLostAt(lostOnRun: number): { createSession: SessionFactory; backends: Backend[] } {
-  const backends: Backend[] = [];
-  let gpuRuns = 0;
-  const createSession: SessionFactory = async (model, opts) => {
-    backends.push(opts.backend);
-    const session = await createTrainSession(model, { ...opts, backend: "wasm" });
-    if (opts.backend === "wasm") return session;
-    return {
-      backend: opts.backend,
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      run: (feeds) => (++gpuRuns >= lostOnRun ? Promise.reject(new DeviceLostError("unknown", "GPU process exited")) : session.run(feeds)),
-      release: () => session.release(),
-    };
-  };
-  return { createSession, backends };
-}
 
 describe("a GPU lost during training", () => {
   const hyper = { epochs: 2, checkpointEvery: 2 };

@@ -1,0 +1,159 @@
+// An attribute, relation or document-label model on the gold notes: the Evaluate step's
+// numbers for those tasks, from the model's own exported graph (onnx/model.onnx, the one
+// the download ships) run by onnxruntime.
+//
+// - Gold: each gold note's reference annotation (its latest "human" one, else the imported
+//   one), with its spans, relations and labels. Notes without one are left out and counted.
+// - The model is given the gold entities: attributes are scored on every gold entity and
+//   relations between gold entities, so the scores are the head's alone, not the NER model's
+//   (the screen says so).
+// - "Source": a base model predicts entities and has no head for the task, so it cannot be
+//   scored on it; the comparison then holds the adapted model's scores and says why. A source
+//   that is itself a model of the same task (an earlier adapted one) is scored alike.
+
+import { AppError, CancelledError, ModelFormatError } from "../errors.ts";
+import { readModelFolder } from "../model/folder.ts";
+import { type HostTensor, createSession } from "../onnx/run.ts";
+import type { AppDatabase } from "../store/db.ts";
+import { getModel, getModelFile } from "../store/models.ts";
+import { listNoteIds } from "../store/notes.ts";
+import { loadTokenizer } from "../text/tokenizer.ts";
+import { bucketsFor, type Adaptation } from "../train/run.ts";
+import { latestAnnotations, type LabelledNote } from "../train/run-data.ts";
+import type { TaskBatch } from "../train/task-batches.ts";
+import type { TaskAdaptation } from "../train/task-run.ts";
+import { sameTask, taskName } from "../train/tasks.ts";
+import { predictTaskWith, taskModel } from "../train/task-train.ts";
+import { type TaskComparison, type TaskModelScores, type TaskScores, scoreTask } from "./task-scores.ts";
+
+export type { TaskComparison, TaskModelScores };
+export { isTaskComparison } from "./task-scores.ts";
+
+/** The project's gold notes with their reference annotations (spans, relations, labels). */
+export async function goldTaskNotes(db: AppDatabase, projectId: string): Promise<{ notes: LabelledNote[]; skipped: number }> {
+  const ids = await listNoteIds(db, projectId, "gold");
+  const { human } = await latestAnnotations(db, projectId);
+  const notes: LabelledNote[] = [];
+  let skipped = 0;
+  for (const note of await db.notes.bulkGet(ids)) {
+    if (!note) continue;
+    const row = human.get(note.id);
+    if (!row) {
+      skipped++;
+      continue;
+    }
+    notes.push({ noteId: note.id, text: note.text, spans: row.spans, ...(row.relations ? { relations: row.relations } : {}), ...(row.labels ? { labels: row.labels } : {}) });
+  }
+  return { notes, skipped };
+}
+
+/** The task a stored model was trained for (its adaptation.json), or null for a model without a task head. */
+export async function storedTaskOf(db: AppDatabase, modelId: string): Promise<TaskAdaptation | null> {
+  const model = await getModel(db, modelId);
+  if (!("adaptation.json" in model.files)) return null;
+  const adaptation = JSON.parse(new TextDecoder().decode(await getModelFile(db, modelId, "adaptation.json"))) as Adaptation;
+  return adaptation.task ?? null;
+}
+
+export interface TaskCompareProgress {
+  model: "source" | "adapted";
+  done: number;
+  total: number;
+}
+
+export interface TaskCompareOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: TaskCompareProgress) => void;
+}
+
+const EVAL_BATCH = 8;
+
+/** A stored task model's predictions on notes, by its exported graph, scored against them. */
+async function scoreStoredTaskModel(db: AppDatabase, modelId: string, adaptation: TaskAdaptation, notes: readonly LabelledNote[]): Promise<TaskScores> {
+  const model = await getModel(db, modelId);
+  const files = new Map<string, Uint8Array>();
+  for (const name of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) {
+    if (name in model.files) files.set(name, await getModelFile(db, modelId, name));
+  }
+  const folder = readModelFolder(files);
+  if (!folder.onnx) throw new ModelFormatError("onnx/model.onnx", `missing from model "${model.name}": it is made when training finishes; train the model again.`);
+  const tokenizer = loadTokenizer(folder.tokenizerJson, folder.tokenizerConfig ?? {}, { verify: false });
+  const session = await createSession(folder.onnx);
+  try {
+    const logits = async (batch: TaskBatch): Promise<Float32Array> => {
+      const out = await session.run(graphFeeds(batch, session.inputNames), ["logits"]);
+      return out.logits.data as Float32Array;
+    };
+    const { choice, maxLength, stride } = adaptation;
+    const step = taskModel(folder.config, choice);
+    const predicted = await predictTaskWith({ logits, batchSize: EVAL_BATCH, model: step }, choice, notes, tokenizer, { maxLength, stride, buckets: bucketsFor(maxLength) });
+    return scoreTask(choice, notes, predicted);
+  } finally {
+    await session.release();
+  }
+}
+
+/** The exported graph's inputs from a task batch: token ids, mask, token types (all 0: one segment) and the pooling matrices. */
+function graphFeeds(batch: TaskBatch, inputNames: readonly string[]): Record<string, HostTensor> {
+  const dims = [batch.rows, batch.length];
+  const feeds: Record<string, HostTensor> = {};
+  for (const name of inputNames) {
+    if (name === "input_ids") feeds[name] = { dtype: "int64", dims, data: batch.inputIds };
+    else if (name === "attention_mask") feeds[name] = { dtype: "int64", dims, data: batch.attentionMask };
+    else if (name === "token_type_ids") feeds[name] = { dtype: "int64", dims, data: new BigInt64Array(batch.rows * batch.length) };
+    else if (Object.hasOwn(batch.task, name)) feeds[name] = batch.task[name];
+    else throw new ModelFormatError("onnx/model.onnx", `takes an input "${name}" that a ${Object.keys(batch.task).join("/")} batch does not have`);
+  }
+  return feeds;
+}
+
+/** The adapted task model (and the source, where it has the same task's head) on the gold notes. */
+export async function compareTaskModels(
+  db: AppDatabase,
+  projectId: string,
+  sourceModelId: string | null,
+  adaptedModelId: string,
+  options: TaskCompareOptions = {},
+): Promise<TaskComparison> {
+  const adaptedRow = await getModel(db, adaptedModelId);
+  const adaptation = await storedTaskOf(db, adaptedModelId);
+  if (!adaptation) {
+    throw new ModelFormatError("adaptation.json", `model "${adaptedRow.name}" has no attribute, relation or document-label head that this app trained; choose a model trained for such a task.`);
+  }
+  const { notes, skipped } = await goldTaskNotes(db, projectId);
+  if (notes.length === 0) throw new AppError("There are no gold notes with reference annotations: import or annotate a gold set first.");
+  const what = taskName(adaptation.task).toLowerCase();
+  const report = (model: TaskCompareProgress["model"], done: number) => options.onProgress?.({ model, done, total: 1 });
+
+  let source: TaskModelScores | null = null;
+  let sourceNote: string | null = null;
+  if (sourceModelId !== null) {
+    const sourceRow = await getModel(db, sourceModelId);
+    const sourceTask = await storedTaskOf(db, sourceModelId);
+    if (sourceTask && sameTask(sourceTask.task, adaptation.task)) {
+      report("source", 0);
+      source = { modelId: sourceRow.id, name: sourceRow.name, scores: await scoreStoredTaskModel(db, sourceModelId, sourceTask, notes) };
+      report("source", 1);
+    } else {
+      sourceNote = `The source model "${sourceRow.name}" has no head for ${what} (a base model predicts entities only), so only the adapted model is scored.`;
+    }
+  } else {
+    sourceNote = "No source model was chosen, so only the adapted model is scored.";
+  }
+  if (options.signal?.aborted) throw new CancelledError("evaluation");
+  report("adapted", 0);
+  const adapted: TaskModelScores = { modelId: adaptedRow.id, name: adaptedRow.name, scores: await scoreStoredTaskModel(db, adaptedModelId, adaptation, notes) };
+  report("adapted", 1);
+  return {
+    format: "clinical-adapt/task-comparison",
+    task: adaptation.task,
+    choice: adaptation.choice,
+    goldNotes: notes.length,
+    skipped,
+    givenGoldEntities: adaptation.task.kind !== "document",
+    adapted,
+    source,
+    sourceNote,
+    createdAt: Date.now(),
+  };
+}
