@@ -37,6 +37,8 @@ export interface CompareTaskCall extends WithDatabase {
   projectId: string;
   sourceModelId: string | null;
   adaptedModelId: string;
+  /** An entity model for end-to-end attribute or relation scores. */
+  entityModelId?: string;
   runId?: string;
 }
 

@@ -64,9 +64,9 @@ serve({
     });
   },
 
-  compareTask({ databaseName, projectId, sourceModelId, adaptedModelId, runId }: CompareTaskCall, { progress, signal }) {
+  compareTask({ databaseName, projectId, sourceModelId, adaptedModelId, entityModelId, runId }: CompareTaskCall, { progress, signal }) {
     return withDatabase(databaseName, async (db) => {
-      const comparison = await compareTaskModels(db, projectId, sourceModelId, adaptedModelId, { signal, onProgress: progress });
+      const comparison = await compareTaskModels(db, projectId, sourceModelId, adaptedModelId, { signal, onProgress: progress, ...(entityModelId ? { entityModelId } : {}) });
       await addEvaluation(db, { projectId, runId: runId ?? "", modelId: adaptedModelId, metrics: comparison });
       return comparison;
     });

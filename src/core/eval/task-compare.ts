@@ -23,8 +23,12 @@ import { latestAnnotations, type LabelledNote } from "../train/run-data.ts";
 import type { TaskBatch } from "../train/task-batches.ts";
 import type { TaskAdaptation } from "../train/task-run.ts";
 import { sameTask, taskName } from "../train/tasks.ts";
-import { predictTaskWith, taskModel } from "../train/task-train.ts";
+import { predictTaskWith, taskModel, type TaskPrediction } from "../train/task-train.ts";
 import { type TaskComparison, type TaskModelScores, type TaskScores, scoreTask } from "./task-scores.ts";
+import type { Span } from "../corpus/types.ts";
+import { loadStoredPredictor } from "../model/predict-run.ts";
+import type { Predictor } from "../model/predict.ts";
+import type { AnnotatedNote } from "../train/task-examples.ts";
 
 export type { TaskComparison, TaskModelScores };
 export { isTaskComparison } from "./task-scores.ts";
@@ -64,12 +68,21 @@ export interface TaskCompareProgress {
 export interface TaskCompareOptions {
   signal?: AbortSignal;
   onProgress?: (progress: TaskCompareProgress) => void;
+  /** An entity model whose spans the adapted attribute or relation model labels too: scores end to end. */
+  entityModelId?: string;
+  /** A predictor instead of the stored entity model's (tests). */
+  entityPredictor?: (modelId: string) => Promise<Predictor>;
 }
 
 const EVAL_BATCH = 8;
 
-/** A stored task model's predictions on notes, by its exported graph, scored against them. */
+/** A stored task model's scores on the gold notes, given their own entities. */
 async function scoreStoredTaskModel(db: AppDatabase, modelId: string, adaptation: TaskAdaptation, notes: readonly LabelledNote[]): Promise<TaskScores> {
+  return scoreTask(adaptation.choice, notes, await predictStoredTaskModel(db, modelId, adaptation, notes));
+}
+
+/** A stored task model's predictions on notes (their spans are its entities), by its exported graph. */
+async function predictStoredTaskModel(db: AppDatabase, modelId: string, adaptation: TaskAdaptation, notes: readonly AnnotatedNote[]): Promise<TaskPrediction> {
   const model = await getModel(db, modelId);
   const files = new Map<string, Uint8Array>();
   for (const name of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) {
@@ -86,8 +99,7 @@ async function scoreStoredTaskModel(db: AppDatabase, modelId: string, adaptation
     };
     const { choice, maxLength, stride } = adaptation;
     const step = taskModel(folder.config, choice);
-    const predicted = await predictTaskWith({ logits, batchSize: EVAL_BATCH, model: step }, choice, notes, tokenizer, { maxLength, stride, buckets: bucketsFor(maxLength) });
-    return scoreTask(choice, notes, predicted);
+    return await predictTaskWith({ logits, batchSize: EVAL_BATCH, model: step }, choice, notes, tokenizer, { maxLength, stride, buckets: bucketsFor(maxLength) });
   } finally {
     await session.release();
   }
@@ -144,6 +156,8 @@ export async function compareTaskModels(
   report("adapted", 0);
   const adapted: TaskModelScores = { modelId: adaptedRow.id, name: adaptedRow.name, scores: await scoreStoredTaskModel(db, adaptedModelId, adaptation, notes) };
   report("adapted", 1);
+  const endToEnd =
+    options.entityModelId !== undefined && adaptation.task.kind !== "document" ? await scoreEndToEnd(db, options.entityModelId, adaptedModelId, adaptation, notes, options) : null;
   return {
     format: "clinical-adapt/task-comparison",
     task: adaptation.task,
@@ -151,9 +165,39 @@ export async function compareTaskModels(
     goldNotes: notes.length,
     skipped,
     givenGoldEntities: adaptation.task.kind !== "document",
+    endToEnd,
     adapted,
     source,
     sourceNote,
     createdAt: Date.now(),
   };
+}
+
+/**
+ * The entity model finds the gold notes' entities, the task model labels those (attributes)
+ * or relates them (relations), and both are scored together against the gold: a span the
+ * entity model misses or mis-bounds costs its attribute or relation too.
+ */
+async function scoreEndToEnd(
+  db: AppDatabase,
+  entityModelId: string,
+  adaptedModelId: string,
+  adaptation: TaskAdaptation,
+  notes: readonly LabelledNote[],
+  options: TaskCompareOptions,
+): Promise<NonNullable<TaskComparison["endToEnd"]>> {
+  const entityModel = await getModel(db, entityModelId);
+  const predictor = await (options.entityPredictor ?? ((id: string) => loadStoredPredictor(db, id)))(entityModelId);
+  let found: Span[][];
+  try {
+    found = await predictor.predict(
+      notes.map((note) => note.text),
+      { signal: options.signal },
+    );
+  } finally {
+    await predictor.release();
+  }
+  const onFound = notes.map((note, i) => ({ text: note.text, spans: found[i] }));
+  const prediction = await predictStoredTaskModel(db, adaptedModelId, adaptation, onFound);
+  return { entityModelId, entityModelName: entityModel.name, scores: scoreTask(adaptation.choice, notes, prediction, found) };
 }

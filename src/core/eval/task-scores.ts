@@ -32,8 +32,10 @@ export interface TaskComparison {
   goldNotes: number;
   /** Gold notes without a reference annotation, left out. */
   skipped: number;
-  /** Attributes and relations were predicted on the gold entities (always, for now). */
+  /** Attributes and relations were predicted on the gold entities (`adapted`, `source`). */
   givenGoldEntities: boolean;
+  /** The adapted model again, on the entities an entity model found: scores end to end. */
+  endToEnd: { entityModelId: string; entityModelName: string; scores: TaskScores } | null;
   adapted: TaskModelScores;
   /** Null when the source model has no head for this task; `sourceNote` says why. */
   source: TaskModelScores | null;
@@ -76,13 +78,19 @@ function withPredictedAttributes(spans: readonly Span[], predicted: Map<number, 
   });
 }
 
-export function scoreTask(task: TaskChoice, gold: readonly AnnotatedNote[], prediction: TaskPrediction): TaskScores {
+/**
+ * Scores of a task's predictions against the gold notes. The prediction was made on the
+ * gold entities, or, end to end, on `predictedSpans` (an entity model's, per note), which
+ * its attribute indexes and relations then point into.
+ */
+export function scoreTask(task: TaskChoice, gold: readonly AnnotatedNote[], prediction: TaskPrediction, predictedSpans?: readonly (readonly Span[])[]): TaskScores {
   if (prediction.kind !== task.kind) throw new Error(`scoreTask: a ${prediction.kind} prediction for a ${task.kind} task`);
+  const spansOf = (i: number): readonly Span[] => predictedSpans?.[i] ?? gold[i].spans;
   switch (prediction.kind) {
     case "attributes": {
       const types = entityTypesOf(task as Extract<TaskChoice, { kind: "attributes" }>);
       const attributes = attributeMetrics(
-        gold.map((note, i) => ({ gold: note.spans, pred: withPredictedAttributes(note.spans, prediction.attributes[i]) })),
+        gold.map((note, i) => ({ gold: note.spans, pred: withPredictedAttributes(spansOf(i), prediction.attributes[i]) })),
         types,
       );
       const scores = Object.values(attributes);
@@ -94,7 +102,7 @@ export function scoreTask(task: TaskChoice, gold: readonly AnnotatedNote[], pred
     case "relations": {
       const relationTypes = (task as Extract<TaskChoice, { kind: "relations" }>).relationTypes;
       const relations = relationMetrics(
-        gold.map((note, i) => ({ gold: { spans: note.spans, relations: note.relations ?? [] }, pred: { spans: note.spans, relations: prediction.relations[i] } })),
+        gold.map((note, i) => ({ gold: { spans: note.spans, relations: note.relations ?? [] }, pred: { spans: spansOf(i), relations: prediction.relations[i] } })),
         relationTypes,
       );
       return { kind: "relations", summary: { f1: relations.micro.f1, precision: relations.micro.precision, recall: relations.micro.recall }, relations };
@@ -129,6 +137,7 @@ export function taskScoreRows(scores: TaskScores): ScoreRow[] {
         add(`${name}:accuracy`, `${name}: accuracy (${s.matched} entities)`, s.accuracy);
         add(`${name}:macro-f1`, `${name}: macro-F1`, s.macroF1);
         for (const [value, v] of Object.entries(s.perValue)) add(`${name}:${value}`, `${name} = ${value}: F1`, v.f1);
+        add(`${name}:end-to-end-f1`, `${name}: entity and value right, F1 (micro)`, s.endToEnd.micro.f1);
       }
       break;
     case "relations": {

@@ -5,7 +5,7 @@
 // an evaluation, so the model card of the download shows it.
 import type { TaskComparison, TaskCompareProgress } from "../../core/eval/task-compare.ts";
 import { isTaskComparison } from "../../core/eval/task-scores.ts";
-import { DEFAULT_DATABASE_NAME, isRunnable, isTaskModel, listEvaluations, listModels, listRuns, type AppDatabase, type ModelRow } from "../../core/store/index.ts";
+import { DEFAULT_DATABASE_NAME, isEntityModel, isRunnable, isTaskModel, listEvaluations, listModels, listRuns, type AppDatabase, type ModelRow } from "../../core/store/index.ts";
 import type { TrainRunConfig } from "../../core/train/run.ts";
 import { isTaskRun } from "../../core/train/tasks.ts";
 import { trainWorker } from "../workers.ts";
@@ -21,6 +21,10 @@ export function taskEvaluateStateFor(db: AppDatabase, projectId: string): TaskEv
 export class TaskEvaluateState {
   models = $state.raw<ModelRow[]>([]);
   modelId = $state<string | null>(null);
+  /** Entity models whose spans an attribute or relation model can label for end-to-end scores. */
+  entityModels = $state.raw<ModelRow[]>([]);
+  /** "" for none: scores on the gold entities only. */
+  entityModelId = $state("");
   comparison = $state.raw<TaskComparison | null>(null);
   progress = $state.raw<TaskCompareProgress | null>(null);
   running = $state(false);
@@ -39,7 +43,10 @@ export class TaskEvaluateState {
 
   async refresh(): Promise<void> {
     await this.attempt(async () => {
-      this.models = (await listModels(this.db, this.projectId)).filter((model) => model.kind === "trained" && isRunnable(model) && isTaskModel(model));
+      const models = await listModels(this.db, this.projectId);
+      this.models = models.filter((model) => model.kind === "trained" && isRunnable(model) && isTaskModel(model));
+      this.entityModels = models.filter((model) => isRunnable(model) && isEntityModel(model));
+      if (this.entityModelId !== "" && !this.entityModels.some((model) => model.id === this.entityModelId)) this.entityModelId = "";
       const done = (await listRuns(this.db, this.projectId, "train")).filter((run) => run.status === "done" && isTaskRun(run.config as TrainRunConfig));
       this.runs = new Map(done.map((run) => [(run.config as TrainRunConfig).modelId, { runId: run.id, baseModelId: (run.config as TrainRunConfig).baseModelId }]));
       const known = (id: string | null) => id !== null && this.models.some((model) => model.id === id);
@@ -77,7 +84,14 @@ export class TaskEvaluateState {
     await this.attempt(async () => {
       this.comparison = await trainWorker().call<TaskComparison, TaskCompareProgress>(
         "compareTask",
-        { databaseName: DEFAULT_DATABASE_NAME, projectId: this.projectId, sourceModelId: run?.baseModelId ?? null, adaptedModelId: modelId, ...(run ? { runId: run.runId } : {}) },
+        {
+          databaseName: DEFAULT_DATABASE_NAME,
+          projectId: this.projectId,
+          sourceModelId: run?.baseModelId ?? null,
+          adaptedModelId: modelId,
+          ...(this.entityModelId ? { entityModelId: this.entityModelId } : {}),
+          ...(run ? { runId: run.runId } : {}),
+        },
         { onProgress: (progress) => (this.progress = progress) },
       );
     });

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DeviceLostError } from "../../../src/core/errors.ts";
 import { compareTaskModels, type TaskComparison } from "../../../src/core/eval/task-compare.ts";
 import { readModelFolder } from "../../../src/core/model/folder.ts";
+import type { Predictor } from "../../../src/core/model/predict.ts";
 import { SPAN_HEAD_FIELD } from "../../../src/core/model/folder.ts";
 import { getModel, getModelFile, isEntityModel, isTaskModel } from "../../../src/core/store/models.ts";
 import { getRun } from "../../../src/core/store/runs.ts";
@@ -122,6 +123,44 @@ describe("stored attribute and relation runs", () => {
     const again = await compareTaskModels(f.db, f.projectId, relations.summary.modelId, relations.summary.modelId);
     expect(again.sourceNote).toBeNull();
     expect(again.source!.scores).toEqual(again.adapted.scores);
+  });
+});
+
+describe("end-to-end task scores", () => {
+  it("score an attribute and a relation model on an entity model's spans: a missed entity costs its attribute and relation", async () => {
+    const f = await setupTaskProject();
+    // The "entity model": the gold spans, except the Disease of the first gold note with a relation, which it misses.
+    const k = f.gold.findIndex((note) => note.relations.length > 0);
+    const missed = f.gold[k].spans.findIndex((span) => span.type === "Disease");
+    const found = f.gold.map((note, i) => note.spans.filter((_, s) => !(i === k && s === missed)).map(({ attributes: _, ...span }) => span));
+    const entityPredictor = async (): Promise<Predictor> => ({
+      labels: [],
+      maxLength: 32,
+      predict: async (texts) => texts.map((text) => found[f.gold.findIndex((note) => note.text === text)]),
+      predictTokens: async () => [],
+      release: async () => undefined,
+    });
+    const goldDiseases = f.gold.flatMap((note) => note.spans).filter((span) => span.type === "Disease").length;
+    const goldRelations = f.gold.reduce((sum, note) => sum + note.relations.length, 0);
+    const missedRelations = f.gold[k].relations.filter((relation) => relation.to === missed || relation.from === missed).length;
+    expect(missedRelations).toBeGreaterThan(0);
+
+    const attributes = await trainAndCompare(f, { kind: "attributes" });
+    const a = await compareTaskModels(f.db, f.projectId, null, attributes.summary.modelId, { entityModelId: f.baseModelId, entityPredictor });
+    expect(a.endToEnd?.entityModelId).toBe(f.baseModelId);
+    if (a.endToEnd?.scores.kind !== "attributes" || a.adapted.scores.kind !== "attributes") throw new Error("expected attribute scores");
+    // Given gold entities every value is right (see above); end to end, the missed Disease's value is a false negative.
+    expect(a.adapted.scores.attributes.certainty.accuracy).toBe(1);
+    const micro = a.endToEnd.scores.attributes.certainty.endToEnd.micro;
+    expect([micro.tp, micro.fp, micro.fn]).toEqual([goldDiseases - 1, 0, 1]);
+
+    const relations = await trainAndCompare(f, { kind: "relations" });
+    const r = await compareTaskModels(f.db, f.projectId, null, relations.summary.modelId, { entityModelId: f.baseModelId, entityPredictor });
+    if (r.endToEnd?.scores.kind !== "relations" || r.adapted.scores.kind !== "relations") throw new Error("expected relation scores");
+    // The relations of the missed Disease cannot be found end to end: recall drops by exactly them.
+    expect(r.adapted.scores.relations.micro.fn).toBe(0);
+    expect(r.endToEnd.scores.relations.micro.fn).toBe(missedRelations);
+    expect(r.endToEnd.scores.relations.micro.tp).toBe(goldRelations - missedRelations);
   });
 });
 
