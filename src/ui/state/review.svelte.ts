@@ -10,7 +10,7 @@ import type { AgreementReport } from "../../core/eval/review-agreement.ts";
 import type { RankedNote } from "../../core/review/rank.ts";
 import { ReviewSession, SpanEditError, type ReviewItem } from "../../core/review/session.ts";
 import { loadNoteReview, projectAgreement, reviewQueue, saveNoteReview } from "../../core/review/store.ts";
-import type { EntityType } from "../../core/schema/types.ts";
+import type { TaskSchema } from "../../core/schema/types.ts";
 import { findNotes, setSplit, type AppDatabase, type NoteRow, type Split } from "../../core/store/index.ts";
 import { attempt } from "./attempt.ts";
 import { perProject } from "./per-project.svelte.ts";
@@ -27,10 +27,10 @@ export interface SessionView {
 
 const EMPTY_VIEW: SessionView = { items: [], canUndo: false, canRedo: false, dirty: false, pending: 0 };
 
-const stateFor = perProject((projectId: string, db: AppDatabase, types: () => readonly EntityType[]) => new ReviewState(db, projectId, types));
+const stateFor = perProject((projectId: string, db: AppDatabase, schema: () => TaskSchema) => new ReviewState(db, projectId, schema));
 
-export function reviewStateFor(db: AppDatabase, projectId: string, types: () => readonly EntityType[]): ReviewState {
-  return stateFor(projectId, db, types);
+export function reviewStateFor(db: AppDatabase, projectId: string, schema: () => TaskSchema): ReviewState {
+  return stateFor(projectId, db, schema);
 }
 
 export class ReviewState {
@@ -60,12 +60,12 @@ export class ReviewState {
   constructor(
     private readonly db: AppDatabase,
     readonly projectId: string,
-    private readonly entityTypes: () => readonly EntityType[],
+    private readonly schema: () => TaskSchema,
   ) {}
 
   /** The schema's type names; a getter, since the schema may change in the Schema step. */
   get types(): string[] {
-    return this.entityTypes().map((type) => type.name);
+    return this.schema().entityTypes.map((type) => type.name);
   }
   selection = $derived({ start: Math.min(this.anchor, this.caret), end: Math.max(this.anchor, this.caret) });
   focused = $derived(this.view.items.find((item) => item.id === this.focusedId) ?? null);
@@ -138,7 +138,7 @@ export class ReviewState {
     await this.attempt(async () => {
       if (this.session?.dirty) await this.saveNow();
       const loaded = await loadNoteReview(this.db, this.queue[index].noteId, this.reviewer);
-      this.session = new ReviewSession(loaded.note.text, this.types, loaded.candidates, loaded.saved);
+      this.session = new ReviewSession(loaded.note.text, this.schema(), loaded.candidates, loaded.saved);
       this.note = loaded.note;
       this.otherReviewers = loaded.otherReviewers;
       this.position = index;
