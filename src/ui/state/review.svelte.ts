@@ -299,6 +299,8 @@ export class ReviewState {
     else if (mode.kind === "relation-type") this.pickRelationType(index);
     else if (mode.kind === "labels") this.chooseLabel(index);
     else if (mode.kind === "label-values") this.toggleLabelValue(mode.label, index);
+    // Choosing a relation's target: a digit would retype the span passed on the way.
+    else if (mode.kind === "relation-target") this.refuse("Move to the span the relation goes to (Tab, j, k) and press Enter, or Escape to cancel.");
     else if (n > 0) this.typeKey(index);
   }
 
