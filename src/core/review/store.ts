@@ -2,9 +2,10 @@
 // come next, and the agreement of the saved reviews.
 //
 // Choices:
-// - A review is the human row (noteId, "human", `review:<reviewer>`); meta.review names the
-//   reviewer, each span's sources and the rejected candidates. A human row written before
-//   reviews existed (runId "", no meta) reads as the unnamed reviewer "".
+// - A review is the human row (noteId, "human", `review:<reviewer>`): the spans (with their
+//   attributes), relations and labels the reviewer kept; meta.review names the reviewer,
+//   each span's sources, the rejected candidate spans and relations. A human row written
+//   before reviews existed (runId "", no meta) reads as the unnamed reviewer "".
 // - A session's candidates are the latest row of each machine origin (llm, model, import)
 //   on the note. Other people's reviews are NOT shown: human-vs-human agreement needs two
 //   independent readings.
