@@ -116,6 +116,12 @@ describe("review in a real browser", () => {
     expect(await page.getByTestId("review-reason").textContent()).toContain("only the LLM annotated it");
     expect(await spans(page, EN.text)).toEqual(["aspirin Chemical pending llm", "gastritis Chemical pending llm", "fever Disease pending llm"]);
     expect(await page.getByTestId("span-source").first().textContent()).toMatch(/^llm 1\.00 · /);
+    // The demo schema has no attributes, relations or labels: none of their lists, help or keys.
+    for (const testId of ["span-attribute", "review-relations", "review-labels", "key-help-ie"]) expect(await page.getByTestId(testId).count()).toBe(0);
+    for (const key of ["e", "l", "Shift+L", "c", "0"]) await page.keyboard.press(key);
+    expect(await page.getByTestId("mode-hint").count()).toBe(0);
+    expect(await page.getByTestId("review-error").count()).toBe(0);
+    expect(await spans(page, EN.text)).toEqual(["aspirin Chemical pending llm", "gastritis Chemical pending llm", "fever Disease pending llm"]);
     // The first span is in focus: Enter accepts it and moves on to gastritis; t 2 retypes it.
     await page.keyboard.press("Enter");
     await page.keyboard.press("t");

@@ -2,16 +2,17 @@
 // come next, and the agreement of the saved reviews.
 //
 // Choices:
-// - A review is the human row (noteId, "human", `review:<reviewer>`); meta.review names the
-//   reviewer, each span's sources and the rejected candidates. A human row written before
-//   reviews existed (runId "", no meta) reads as the unnamed reviewer "".
+// - A review is the human row (noteId, "human", `review:<reviewer>`): the spans (with their
+//   attributes), relations and labels the reviewer kept; meta.review names the reviewer,
+//   each span's sources, the rejected candidate spans and relations. A human row written
+//   before reviews existed (runId "", no meta) reads as the unnamed reviewer "".
 // - A session's candidates are the latest row of each machine origin (llm, model, import)
 //   on the note. Other people's reviews are NOT shown: human-vs-human agreement needs two
 //   independent readings.
 // - The queue holds the project's notes (every split: gold notes need a review too) that
 //   this reviewer has not reviewed, ranked by rank.ts.
 
-import type { DocumentLabels, Relation, Span } from "../corpus/types.ts";
+import type { Span } from "../corpus/types.ts";
 import { AppError } from "../errors.ts";
 import { agreementReport, type AgreementReport, type ReviewRecord } from "../eval/review-agreement.ts";
 import { annotationsForNote, listAnnotations, putAnnotation } from "../store/annotations.ts";
@@ -70,60 +71,50 @@ export async function loadNoteReview(db: AppDatabase, noteId: number, reviewer: 
   const candidates: CandidateSet[] = [];
   for (const origin of CANDIDATE_ORIGINS) {
     const row = latest(rows.filter((r) => r.origin === origin));
-    if (row) candidates.push({ origin, runId: row.runId, spans: row.spans });
+    if (row) candidates.push({ origin, runId: row.runId, spans: row.spans, ...(row.relations ? { relations: row.relations } : {}), ...(row.labels ? { labels: row.labels } : {}) });
   }
   const human = rows.filter((row) => row.origin === "human");
   const mine = human.find((row) => row.runId === runId);
   return {
     note,
     candidates,
-    ...(mine ? { saved: { spans: mine.spans, ...(mine.meta?.review ? { meta: mine.meta.review } : {}) }, savedAt: mine.updatedAt } : {}),
+    ...(mine ? { saved: savedReviewOf(mine), savedAt: mine.updatedAt } : {}),
     otherReviewers: [...new Set(human.filter((row) => row !== mine).map(reviewerOf))],
   };
 }
 
 /**
- * Stores a session's result as the reviewer's row for the note (replacing their earlier one).
- * The review screen edits spans only: relations between spans the reviewer kept, and the
- * note's document labels, are carried over from the candidates (see carriedOver).
+ * Stores a session's result as the reviewer's row for the note (replacing their earlier one):
+ * spans with their attributes, the relations and labels the reviewer kept. Relations, labels
+ * and rejected relations are left out when there are none, so a schema without them writes
+ * the rows it wrote before.
  */
 export async function saveNoteReview(db: AppDatabase, noteId: number, reviewer: string, result: ReviewResult): Promise<AnnotationRow> {
   const runId = reviewRunId(reviewer);
-  const rows = await annotationsForNote(db, noteId);
-  const candidates = CANDIDATE_ORIGINS.map((origin) => latest(rows.filter((row) => row.origin === origin))).filter((row) => row !== undefined);
   return putAnnotation(db, {
     noteId,
     origin: "human",
     runId,
     spans: result.spans,
-    ...carriedOver(candidates, result.spans),
-    meta: { review: { reviewer: reviewer.trim(), provenance: result.provenance, rejected: result.rejected } },
+    ...(result.relations.length > 0 ? { relations: result.relations } : {}),
+    ...(Object.keys(result.labels).length > 0 ? { labels: result.labels } : {}),
+    meta: {
+      review: {
+        reviewer: reviewer.trim(),
+        provenance: result.provenance,
+        rejected: result.rejected,
+        ...(result.rejectedRelations.length > 0 ? { rejectedRelations: result.rejectedRelations } : {}),
+      },
+    },
   });
 }
 
-/**
- * What a review keeps of the candidates beyond their spans: each relation whose two spans
- * the reviewer kept (same boundaries; a retyped span keeps its relations), pointed at the
- * kept spans, once; and the document labels of the first candidate that has any, in the
- * order import, LLM, model.
- */
-export function carriedOver(candidates: readonly AnnotationRow[], kept: readonly Span[]): { relations?: Relation[]; labels?: DocumentLabels } {
-  const at = new Map(kept.map((span, index) => [`${span.start}:${span.end}`, index]));
-  const relations = new Map<string, Relation>();
-  for (const row of candidates) {
-    for (const relation of row.relations ?? []) {
-      const [from, to] = [row.spans[relation.from], row.spans[relation.to]].map((span) => (span ? at.get(`${span.start}:${span.end}`) : undefined));
-      if (from === undefined || to === undefined) continue;
-      const key = `${relation.type}:${from}:${to}`;
-      if (!relations.has(key)) relations.set(key, { type: relation.type, from, to });
-    }
-  }
-  const withLabels = (["import", "llm", "model"] as const)
-    .map((origin) => candidates.find((row) => row.origin === origin && row.labels && Object.keys(row.labels).length > 0))
-    .find((row) => row !== undefined);
+function savedReviewOf(row: AnnotationRow): SavedReview {
   return {
-    ...(relations.size > 0 ? { relations: [...relations.values()] } : {}),
-    ...(withLabels?.labels ? { labels: withLabels.labels } : {}),
+    spans: row.spans,
+    ...(row.relations ? { relations: row.relations } : {}),
+    ...(row.labels ? { labels: row.labels } : {}),
+    ...(row.meta?.review ? { meta: row.meta.review } : {}),
   };
 }
 

@@ -69,6 +69,19 @@ export interface ReviewMeta {
   provenance: { sources: SpanSource[]; retypedFrom?: string }[];
   /** Candidate spans the reviewer rejected (and the old type of a retyped one), so a reload shows them as decided. */
   rejected: Span[];
+  /**
+   * Candidate relations the reviewer rejected, each end named by its candidate span (the
+   * type before any retype): relations index a row's spans, and a rejected relation's ends
+   * may be in no list of this row. Absent when none.
+   */
+  rejectedRelations?: RejectedRelation[];
+}
+
+/** A candidate relation a reviewer turned down, by its type and its two candidate spans. */
+export interface RejectedRelation {
+  type: string;
+  from: Span;
+  to: Span;
 }
 
 /** One row per (note, origin, runId): a run writes each note as it finishes, so it can resume. */

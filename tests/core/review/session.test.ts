@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Span } from "../../../src/core/corpus/types.ts";
+import { schemaWithTypes } from "../../../src/core/schema/types.ts";
 import { ReviewSession, SpanEditError, type CandidateSet } from "../../../src/core/review/session.ts";
 
-const TYPES = ["Chemical", "Disease"];
+const SCHEMA = schemaWithTypes(["Chemical", "Disease"]);
 //            0         1         2         3         4
 //            0123456789012345678901234567890123456789012345
 const TEXT = "Chest pain after aspirin; no fever. Hx asthma.";
@@ -20,7 +21,7 @@ const decisions = (session: ReviewSession) => session.items.map((item) => `${ite
 
 describe("ReviewSession", () => {
   it("merges identical candidates from several origins and keeps overlapping ones apart, each with its sources", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm, model]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm, model]);
     expect(decisions(session)).toEqual([
       "0-10 Disease pending",
       "6-10 Disease pending",
@@ -36,7 +37,7 @@ describe("ReviewSession", () => {
   });
 
   it("accepting a candidate rejects the pending candidates that overlap it; undo and redo step through", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm, model]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm, model]);
     session.accept(session.items[0].id);
     expect(decisions(session).slice(0, 2)).toEqual(["0-10 Disease accepted", "6-10 Disease rejected"]);
     expect(session.dirty).toBe(true);
@@ -49,7 +50,7 @@ describe("ReviewSession", () => {
   });
 
   it("adds a span from a selection, trimmed, and rejects the pending candidates under it", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm]);
     // " asthma" selected with the space before it: the span is "asthma".
     const id = session.add(38, 45, "Disease");
     expect(session.item(id)).toMatchObject({ start: 39, end: 45, type: "Disease", sources: [], decision: "accepted" });
@@ -64,7 +65,7 @@ describe("ReviewSession", () => {
   });
 
   it("adding exactly a candidate accepts the candidate instead of duplicating it", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm]);
     const id = session.add(17, 24, "Chemical");
     expect(session.items).toHaveLength(3);
     expect(session.item(id).sources).toEqual([{ origin: "llm", runId: "run-llm", confidence: 1 }]);
@@ -72,7 +73,7 @@ describe("ReviewSession", () => {
   });
 
   it("refuses an empty selection, a selection outside the note and an unknown type", () => {
-    const session = new ReviewSession(TEXT, TYPES, []);
+    const session = new ReviewSession(TEXT, SCHEMA, []);
     expect(() => session.add(10, 11, "Disease")).toThrow(SpanEditError); // one space
     expect(() => session.add(40, 99, "Disease")).toThrow(/outside the note \(46 characters\)/);
     expect(() => session.add(0, 5, "Symptom")).toThrow(/"Symptom" is not a type of this project's schema \(Chemical, Disease\)/);
@@ -80,7 +81,7 @@ describe("ReviewSession", () => {
   });
 
   it("retypes a candidate: accepted with the new type, its sources and old type kept; the old type counts as rejected", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm]);
     const fever = session.items[2];
     session.retype(fever.id, "Chemical");
     expect(session.item(fever.id)).toMatchObject({ type: "Chemical", decision: "accepted", retypedFrom: "Disease" });
@@ -92,11 +93,14 @@ describe("ReviewSession", () => {
       spans: [span(29, 34, "Chemical")],
       provenance: [{ sources: [{ origin: "llm", runId: "run-llm", confidence: 0.4 }], retypedFrom: "Disease" }],
       rejected: [span(29, 34, "Disease")],
+      relations: [],
+      rejectedRelations: [],
+      labels: {},
     });
   });
 
   it("accepting an accepted span or rejecting a rejected one changes nothing and adds no undo step", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm]);
     session.accept(session.items[1].id);
     session.reject(session.items[2].id);
     session.accept(session.items[1].id);
@@ -107,7 +111,7 @@ describe("ReviewSession", () => {
   });
 
   it("rejecting a candidate keeps it as rejected; rejecting an added span deletes it", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm]);
     session.reject(session.items[0].id);
     expect(decisions(session)[0]).toBe("0-10 Disease rejected");
     const id = session.add(39, 45, "Disease");
@@ -117,7 +121,7 @@ describe("ReviewSession", () => {
   });
 
   it("accept-all takes the most confident first and rejects what overlaps an accepted span; reject-all rejects the rest", () => {
-    const session = new ReviewSession(TEXT, TYPES, [llm, model]);
+    const session = new ReviewSession(TEXT, SCHEMA, [llm, model]);
     // 0-10 (llm 0.6) and 6-10 (model, no confidence = 1) overlap: the model's is more confident.
     session.acceptAll();
     expect(decisions(session)).toEqual([
@@ -139,14 +143,14 @@ describe("ReviewSession", () => {
   });
 
   it("a saved review reloads with its decisions, its added spans and their provenance; newer candidates stay pending", () => {
-    const first = new ReviewSession(TEXT, TYPES, [llm]);
+    const first = new ReviewSession(TEXT, SCHEMA, [llm]);
     first.accept(first.items[1].id);
     first.reject(first.items[2].id);
     first.add(39, 45, "Disease");
     const result = first.result();
     expect(result.spans).toEqual([span(17, 24, "Chemical"), span(39, 45, "Disease")]);
 
-    const later = new ReviewSession(TEXT, TYPES, [llm, model], {
+    const later = new ReviewSession(TEXT, SCHEMA, [llm, model], {
       spans: result.spans,
       meta: { reviewer: "ana", provenance: result.provenance, rejected: result.rejected },
     });
@@ -167,7 +171,7 @@ describe("ReviewSession", () => {
 
   it("works on Japanese text, where a selection has no spaces to trim", () => {
     const text = "胸痛あり。アスピリン内服中。発熱なし。";
-    const session = new ReviewSession(text, TYPES, [{ origin: "llm", runId: "r", spans: [span(0, 2, "Disease")] }]);
+    const session = new ReviewSession(text, SCHEMA, [{ origin: "llm", runId: "r", spans: [span(0, 2, "Disease")] }]);
     const id = session.add(5, 10, "Chemical");
     expect(text.slice(session.item(id).start, session.item(id).end)).toBe("アスピリン");
     session.accept(session.items[0].id);
@@ -175,7 +179,7 @@ describe("ReviewSession", () => {
   });
 
   it("drops candidate spans that do not fit the note instead of showing them at wrong places", () => {
-    const session = new ReviewSession("short", TYPES, [{ origin: "import", runId: "", spans: [span(0, 5, "Disease"), span(3, 40, "Disease")] }]);
+    const session = new ReviewSession("short", SCHEMA, [{ origin: "import", runId: "", spans: [span(0, 5, "Disease"), span(3, 40, "Disease")] }]);
     expect(decisions(session)).toEqual(["0-5 Disease pending"]);
   });
 });

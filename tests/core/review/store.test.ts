@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Span } from "../../../src/core/corpus/types.ts";
 import { ExampleLeakError } from "../../../src/core/annotate/errors.ts";
 import { evaluationNoteIds, fewShotExamples } from "../../../src/core/annotate/examples.ts";
+import { schemaWithTypes } from "../../../src/core/schema/types.ts";
 import { ReviewSession } from "../../../src/core/review/session.ts";
 import { loadNoteReview, projectAgreement, reviewQueue, reviewerOf, ReviewerNameError, saveNoteReview } from "../../../src/core/review/store.ts";
 import { annotationsForNote, putAnnotation } from "../../../src/core/store/annotations.ts";
@@ -10,7 +11,7 @@ import { createProject } from "../../../src/core/store/projects.ts";
 import { planTraining } from "../../../src/core/train/run-data.ts";
 import { freshDatabase, hashed } from "../store/helpers.ts";
 
-const TYPES = ["Chemical", "Disease"];
+const SCHEMA = schemaWithTypes(["Chemical", "Disease"]);
 const span = (start: number, end: number, type: string, confidence?: number): Span =>
   confidence === undefined ? { start, end, type } : { start, end, type, confidence };
 
@@ -32,7 +33,7 @@ async function setup() {
 
 async function review(db: ReturnType<typeof freshDatabase>, noteId: number, reviewer: string, edit: (session: ReviewSession) => void) {
   const loaded = await loadNoteReview(db, noteId, reviewer);
-  const session = new ReviewSession(loaded.note.text, TYPES, loaded.candidates, loaded.saved);
+  const session = new ReviewSession(loaded.note.text, SCHEMA, loaded.candidates, loaded.saved);
   edit(session);
   return saveNoteReview(db, noteId, reviewer, session.result());
 }
@@ -56,7 +57,8 @@ describe("reviews in the store", () => {
       labels: { severity: ["mild"] },
     });
     await putAnnotation(db, { noteId: noteIds[0], origin: "model", runId: "infer-1", spans: [span(0, 7, "Chemical")] });
-    // ibuprofen rejected, gastritis retyped: the saved spans are aspirin (0) and gastritis (1).
+    // ibuprofen rejected, gastritis retyped, the relations and labels untouched: the saved
+    // spans are aspirin (0) and gastritis (1), with the one relation between them.
     const saved = await review(db, noteIds[0], "ana", (session) => {
       const [aspirin, ibuprofen, gastritis] = session.items;
       session.accept(aspirin.id);
@@ -66,6 +68,54 @@ describe("reviews in the store", () => {
     expect(saved.spans).toEqual([span(0, 7, "Chemical"), span(28, 37, "Chemical")]);
     expect(saved.relations).toEqual([{ type: "Causes", from: 0, to: 1 }]);
     expect(saved.labels).toEqual({ severity: ["mild"] });
+  });
+
+  it("saves the reviewer's attributes, relations and labels, and the rejected relations by their spans, and reloads them", async () => {
+    const db = freshDatabase();
+    const project = await createProject(db, { name: "P", language: "en" });
+    const text = "aspirin and ibuprofen cause gastritis";
+    const { noteIds } = await importNotes(db, project.id, "", [hashed("a", text)]);
+    const schema = {
+      entityTypes: [
+        { name: "Chemical", color: "#f4a261", definition: "", examples: [] },
+        { name: "Disease", color: "#2a9d8f", definition: "", examples: [], attributes: [{ name: "certainty", values: ["positive", "negative"], default: "positive" }] },
+      ],
+      relationTypes: [{ name: "Causes", from: ["Chemical"], to: ["Disease"], directed: true }],
+      documentLabels: [{ name: "severity", values: ["mild", "severe"], multiple: false }],
+    };
+    await putAnnotation(db, {
+      noteId: noteIds[0],
+      origin: "import",
+      runId: "",
+      spans: [span(0, 7, "Chemical"), span(12, 21, "Chemical"), { ...span(28, 37, "Disease"), attributes: { certainty: "negative" } }],
+      relations: [{ type: "Causes", from: 1, to: 2 }],
+      labels: { severity: ["mild"] },
+    });
+    const load = async () => {
+      const loaded = await loadNoteReview(db, noteIds[0], "ana");
+      return new ReviewSession(loaded.note.text, schema, loaded.candidates, loaded.saved);
+    };
+    const session = await load();
+    session.acceptAll();
+    const [aspirin, , gastritis] = session.items;
+    session.cycleAttribute(gastritis.id, "certainty"); // negative -> positive, the default
+    session.rejectRelation(session.relations[0].id); // ibuprofen -> gastritis
+    session.addRelation("Causes", aspirin.id, gastritis.id);
+    session.setLabel("severity", "severe");
+    const saved = await saveNoteReview(db, noteIds[0], "ana", session.result());
+    expect(saved.spans).toEqual([span(0, 7, "Chemical"), span(12, 21, "Chemical"), span(28, 37, "Disease")]);
+    expect(saved.relations).toEqual([{ type: "Causes", from: 0, to: 2 }]);
+    expect(saved.labels).toEqual({ severity: ["severe"] });
+    expect(saved.meta?.review?.rejectedRelations).toEqual([{ type: "Causes", from: span(12, 21, "Chemical"), to: span(28, 37, "Disease") }]);
+
+    const again = await load();
+    expect(again.relations.map((relation) => `${relation.type} ${relation.from}->${relation.to} ${relation.decision}`)).toEqual([
+      `Causes ${again.items[1].id}->${again.items[2].id} rejected`,
+      `Causes ${again.items[0].id}->${again.items[2].id} accepted`,
+    ]);
+    expect(again.items[2].attributes).toEqual({});
+    expect(again.labels).toEqual({ severity: ["severe"] });
+    expect(again.result()).toEqual(session.result());
   });
 
   it("saves a review as the reviewer's own human row and reloads it with its decisions", async () => {
@@ -79,13 +129,16 @@ describe("reviews in the store", () => {
     expect(rows[0].runId).toBe("review:ana");
     expect(reviewerOf(rows[0])).toBe("ana");
     expect(rows[0].spans).toEqual([span(0, 7, "Chemical"), span(28, 37, "Chemical")]);
+    // No relations, labels or rejected relations: the row a review wrote before they existed.
+    expect(Object.keys(rows[0]).sort()).toEqual(["id", "meta", "noteId", "origin", "projectId", "runId", "spans", "updatedAt"]);
+    expect(Object.keys(rows[0].meta!.review!).sort()).toEqual(["provenance", "rejected", "reviewer"]);
     expect(rows[0].meta?.review?.provenance[0].sources).toEqual([
       { origin: "llm", runId: "llm-1", confidence: 1 },
       { origin: "model", runId: "infer-1" },
     ]);
 
     const again = await loadNoteReview(db, a, "ana");
-    const session = new ReviewSession(again.note.text, TYPES, again.candidates, again.saved);
+    const session = new ReviewSession(again.note.text, SCHEMA, again.candidates, again.saved);
     expect(session.items.map((item) => `${item.start}-${item.end} ${item.type} ${item.decision}`)).toEqual([
       "0-7 Chemical accepted",
       "28-37 Chemical accepted",
@@ -109,7 +162,7 @@ describe("reviews in the store", () => {
   it("refuses a blank reviewer name", async () => {
     const { db, a } = await setup();
     await expect(loadNoteReview(db, a, "  ")).rejects.toThrow(ReviewerNameError);
-    await expect(saveNoteReview(db, a, "", { spans: [], provenance: [], rejected: [] })).rejects.toThrow(/Enter your name as reviewer/);
+    await expect(saveNoteReview(db, a, "", { spans: [], provenance: [], rejected: [], relations: [], rejectedRelations: [], labels: {} })).rejects.toThrow(/Enter your name as reviewer/);
   });
 
   it("queues the notes this reviewer has not reviewed, most useful first, with reasons", async () => {
