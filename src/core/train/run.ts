@@ -28,15 +28,17 @@
 //   onnxruntime-web: the one that held the lost device is stuck (a session run on it never
 //   settles, and later calls into its WebAssembly instance wait behind it), so the app
 //   resumes in a new training worker (src/ui/state/train.svelte.ts).
+// The loop, checkpoints and transactions are run-loop.ts's (shared with task-run.ts); this
+// file makes the NER examples and batches, scores dev and writes the finished model's files.
 
-import { CancelledError, DeviceLostError, NotFoundError, toErrorData } from "../errors.ts";
+import { NotFoundError } from "../errors.ts";
 import { spanMetrics } from "../eval/span-metrics.ts";
 import { buildInferenceModel } from "../model/inference-graph.ts";
 import type { LoraConfig, LoraTarget } from "../model/lora.ts";
 import { createPredictor } from "../model/predict.ts";
 import { readSafetensors } from "../model/safetensors.ts";
 import { inTransaction, type AppDatabase, type RunRow } from "../store/db.ts";
-import { createModel, deleteModel, deleteModelFile, getModel, getModelFile, putModelFile } from "../store/models.ts";
+import { createModel, deleteModel, getModel } from "../store/models.ts";
 import { getProject } from "../store/projects.ts";
 import { createRun, getRun, updateRun } from "../store/runs.ts";
 import { loadTokenizer } from "../text/tokenizer.ts";
@@ -45,13 +47,11 @@ import { encoderModel } from "./model.ts";
 import { trainingExamples } from "./ner-examples.ts";
 import type { Backend, SessionFactory } from "./ort-session.ts";
 import { type AnnotatorProvenance, type TrainingPlan, type TrainingSource, type TrainingSubset, labelledNotes, planTraining, subsetOfPlan } from "./run-data.ts";
+import { type DevScore, adaptationOf, runStoredLoop, takePauseRequest } from "./run-loop.ts";
 import { adaptedModelFiles, initialWeights, labelsFor, modelConfigFor, readStoredFolder, safetensorsOf, typesOf } from "./run-model.ts";
-import { warmupStepsFor } from "./schedule.ts";
-import { DEFAULT_ADAMW } from "./step-graph.ts";
 import type { TaskAdaptation } from "./task-run.ts";
 import type { TrainTask } from "./tasks.ts";
-import { Trainer } from "./trainer.ts";
-import type { TrainMode } from "./trainable.ts";
+import type { Trainer } from "./trainer.ts";
 
 export interface Hyperparameters {
   epochs: number;
@@ -193,18 +193,9 @@ export function defaultHyperparameters(parameterCount: number, tokenizerMaxLengt
   };
 }
 
-// --- Pause requests: the worker's "pause" call flags a run; the loop checkpoints and stops. ---
-
-const pauseRequests = new Set<string>();
-
-export function requestPause(runId: string): void {
-  pauseRequests.add(runId);
-}
-
-/** True once when a pause was asked for this run (the task runs' loop asks it too). */
-export function takePauseRequest(runId: string): boolean {
-  return pauseRequests.delete(runId);
-}
+// The loop itself (with its pause requests and loss thinning) is run-loop.ts, shared with the
+// task runs; these stay importable from here, where callers have always found them.
+export { modeOf, requestPause, takePauseRequest, thin } from "./run-loop.ts";
 
 export async function startTrainingRun(db: AppDatabase, request: TrainRunRequest): Promise<RunRow> {
   const project = await getProject(db, request.projectId);
@@ -240,9 +231,6 @@ export interface TrainRunOptions {
   createSession?: SessionFactory;
 }
 
-const CHECKPOINT = "checkpoint.safetensors";
-const MAX_LOSS_POINTS = 2000;
-
 export function bucketsFor(maxLength: number): number[] {
   return [...DEFAULT_BUCKETS.filter((b) => b < maxLength), maxLength];
 }
@@ -251,24 +239,10 @@ export function loraOf(hyper: Hyperparameters): LoraConfig | undefined {
   return hyper.mode === "lora" ? { rank: hyper.loraRank, alpha: 2 * hyper.loraRank, targets: LORA_TARGETS_DEFAULT } : undefined;
 }
 
-export function modeOf(hyper: Hyperparameters): TrainMode {
-  if (hyper.mode === "lora") return { kind: "lora" };
-  return hyper.frozenLayers > 0 ? { kind: "freeze", embeddings: true, layers: hyper.frozenLayers } : { kind: "full" };
-}
-
 function realTokens(batch: Batch): number {
   let n = 0;
   for (let i = 0; i < batch.attentionMask.length; i++) n += Number(batch.attentionMask[i]);
   return n - (batch.rows - batch.examples);
-}
-
-/** Halves a long curve by averaging neighbours, so the stored progress stays small. */
-export function thin(points: LossPoint[]): LossPoint[] {
-  if (points.length <= MAX_LOSS_POINTS) return points;
-  const out: LossPoint[] = [];
-  for (let i = 0; i + 1 < points.length; i += 2) out.push({ step: points[i + 1].step, loss: (points[i].loss + points[i + 1].loss) / 2 });
-  if (points.length % 2) out.push(points[points.length - 1]);
-  return out;
 }
 
 /**
@@ -281,9 +255,7 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
   if (run.kind !== "train") throw new NotFoundError(`Run ${runId} is not a training run.`);
   const config = run.config as TrainRunConfig;
   const { hyper } = config;
-  const backend = options.backend ?? "wasm";
-  const { createSession } = options;
-  pauseRequests.delete(runId);
+  takePauseRequest(runId);
 
   const folder = await readStoredFolder(db, config.baseModelId);
   const modelConfig = modelConfigFor(folder, config.labels);
@@ -304,192 +276,33 @@ export async function runTraining(db: AppDatabase, runId: string, options: Train
   if (examples.length === 0) throw new NotFoundError("The training notes gave no examples: are they empty?");
   const buckets = bucketsFor(maxLength);
   const batchSize = Math.max(1, Math.min(hyper.batchSize, examples.length));
-  const stepsPerEpoch = epochBatches(modelConfig, examples, { batchSize, buckets, seed: hyper.seed, epoch: 0 }).length;
-  const totalSteps = hyper.maxSteps > 0 ? Math.min(hyper.maxSteps, hyper.epochs * stepsPerEpoch) : hyper.epochs * stepsPerEpoch;
-  const model = encoderModel(modelConfig, lora);
-  const stored = await getModel(db, config.modelId);
+  const epochBatchesOf = (epoch: number) => epochBatches(modelConfig, examples, { batchSize, buckets, seed: hyper.seed, epoch });
 
-  // Resume state.
-  let trainer: Trainer;
-  let startEpoch = 0;
-  let startBatch = 0;
-  let bestDevF1: number | null = null;
-  let bestEpoch: number | null = null;
-  let badEpochs = 0;
-  const previous = (run.progress ?? null) as TrainProgress | null;
-  let losses: LossPoint[] = previous?.losses ?? [];
-  let dev: DevPoint[] = previous?.dev ?? [];
-  let resumedFrom: number | null = null;
-  let fallbacks: BackendFallback[] = previous?.fallbacks ?? [];
-  if (CHECKPOINT in stored.files) {
-    const bytes = await getModelFile(db, config.modelId, CHECKPOINT);
-    trainer = await Trainer.fromCheckpoint(bytes, { model, weights, backend, createSession });
-    const meta = readSafetensors(bytes, CHECKPOINT).metadata ?? {};
-    startEpoch = Number(meta.epoch ?? 0);
-    startBatch = Number(meta.batch ?? 0);
-    bestDevF1 = meta.bestDevF1 ? Number(meta.bestDevF1) : null;
-    bestEpoch = meta.bestEpoch ? Number(meta.bestEpoch) : null;
-    badEpochs = Number(meta.badEpochs ?? 0);
-    resumedFrom = trainer.stepCount;
-    losses = losses.filter((point) => point.step <= trainer.stepCount);
-    dev = dev.filter((point) => point.step <= trainer.stepCount);
-  } else {
-    trainer = await Trainer.create({
-      model,
-      weights,
-      mode: modeOf(hyper),
-      schedule: { lr: hyper.lr, warmupSteps: warmupStepsFor(totalSteps, hyper.warmupRatio), totalSteps },
-      adamw: { ...DEFAULT_ADAMW, weightDecay: hyper.weightDecay },
-      seed: hyper.seed,
-      batchSize,
-      backend,
-      createSession,
-    });
-    losses = [];
-    dev = [];
-  }
-
-  let checkpointStep = trainer.stepCount;
-  let lastLoss: number | null = losses.at(-1)?.loss ?? null;
-  let lastStep = trainer.stepCount;
-  let tokens = 0;
-  let stepsThisAttempt = 0;
-  const started = performance.now();
-  let lastWrite = 0;
-  const progress = (): TrainProgress => {
-    const seconds = (performance.now() - started) / 1000;
-    const perStep = stepsThisAttempt > 0 ? seconds / stepsThisAttempt : 0;
-    return {
-      runId,
-      modelId: config.modelId,
-      step: trainer.stepCount,
-      totalSteps,
-      epoch: Math.min(hyper.epochs, Math.floor(Math.max(0, trainer.stepCount - 1) / stepsPerEpoch) + 1),
-      epochs: hyper.epochs,
-      loss: lastLoss,
-      devF1: dev.at(-1)?.f1 ?? null,
-      tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
-      etaSeconds: stepsThisAttempt > 0 ? perStep * (totalSteps - trainer.stepCount) : null,
-      checkpointStep,
-      resumedFrom,
-      backend,
-      losses,
-      dev,
-      bestDevF1,
-      bestEpoch,
-      examples: examples.length,
-      fallbacks,
-    };
-  };
-  const emit = (extra: Partial<TrainProgressEvent> = {}) => {
-    const { losses: _l, dev: _d, ...rest } = progress();
-    options.onProgress?.({ ...rest, ...extra });
-  };
-  const save = async (status?: RunRow["status"]) => {
-    lastWrite = performance.now();
-    await updateRun(db, runId, { ...(status ? { status } : {}), progress: progress() });
-  };
-
-  const checkpoint = async (epoch: number, batch: number) => {
-    const bytes = await trainer.checkpoint({
-      epoch: String(epoch),
-      batch: String(batch),
-      bestDevF1: bestDevF1 === null ? "" : String(bestDevF1),
-      bestEpoch: bestEpoch === null ? "" : String(bestEpoch),
-      badEpochs: String(badEpochs),
-    });
-    // Together: after a crash the run's progress (its curve, "resume from step N") always
-    // matches the checkpoint that is stored.
-    await inTransaction(db, "rw", [db.models, db.modelChunks, db.runs], `the checkpoint at step ${trainer.stepCount}`, async () => {
-      await putModelFile(db, config.modelId, CHECKPOINT, bytes);
-      checkpointStep = trainer.stepCount;
-      await save();
-    });
-    emit();
-  };
-
-  const scoreDev = async (epoch: number): Promise<void> => {
-    if (devNotes.length === 0) return;
+  // Dev is scored by the app's predictor on the forward-only graph the download ships.
+  const scoreDev = async (trainer: Trainer): Promise<DevScore> => {
     const exported = await trainer.exportWeights();
     const predictor = await createPredictor({ onnx: buildInferenceModel(modelConfig, exported), config: modelConfig, tokenizer });
     try {
       const predicted = await predictor.predict(devNotes.map((note) => note.text), { maxLength, signal: options.signal });
       const { micro } = spanMetrics(devNotes.map((note, i) => ({ gold: note.spans, pred: predicted[i] }))).strict;
-      const point: DevPoint = { epoch, step: trainer.stepCount, f1: micro.f1, precision: micro.precision, recall: micro.recall };
-      dev = [...dev, point];
-      if (bestDevF1 === null || micro.f1 > bestDevF1) {
-        bestDevF1 = micro.f1;
-        bestEpoch = epoch;
-        badEpochs = 0;
-        await putModelFile(db, config.modelId, "model.safetensors", safetensorsOf(modelConfig, exported));
-      } else {
-        badEpochs++;
-      }
-      emit({ devPoint: point });
+      return { metrics: { f1: micro.f1, precision: micro.precision, recall: micro.recall }, bestWeights: () => safetensorsOf(modelConfig, exported) };
     } finally {
       await predictor.release();
     }
   };
 
-  await save("running");
-  emit({ losses, dev });
-  let stoppedEarly = false;
-  try {
-    outer: for (let epoch = startEpoch; epoch < hyper.epochs; epoch++) {
-      const batches = epochBatches(modelConfig, examples, { batchSize, buckets, seed: hyper.seed, epoch });
-      for (let i = epoch === startEpoch ? startBatch : 0; i < batches.length; i++) {
-        if (trainer.stepCount >= totalSteps) break outer;
-        if (options.signal?.aborted) throw new CancelledError("training");
-        const result = await trainer.step(batches[i]);
-        stepsThisAttempt++;
-        tokens += realTokens(batches[i]);
-        lastLoss = result.loss;
-        lastStep = result.step;
-        const point = { step: result.step, loss: result.loss };
-        losses = thin([...losses, point]);
-        emit({ point });
-        if (performance.now() - lastWrite > 1000) await save();
-        const lastOfEpoch = i === batches.length - 1 || trainer.stepCount >= totalSteps;
-        if (pauseRequests.has(runId)) {
-          pauseRequests.delete(runId);
-          if (lastOfEpoch) await scoreDev(epoch + 1);
-          await checkpoint(lastOfEpoch ? epoch + 1 : epoch, lastOfEpoch ? 0 : i + 1);
-          await save("paused");
-          await trainer.release();
-          return { runId, modelId: config.modelId, status: "paused", steps: trainer.stepCount, bestDevF1 };
-        }
-        if (!lastOfEpoch && hyper.checkpointEvery > 0 && trainer.stepCount % hyper.checkpointEvery === 0) await checkpoint(epoch, i + 1);
-      }
-      await scoreDev(epoch + 1);
-      await checkpoint(epoch + 1, 0);
-      if (hyper.patience > 0 && badEpochs >= hyper.patience) {
-        stoppedEarly = true;
-        break;
-      }
-    }
-    // A run cut short mid-epoch (maxSteps) is scored where it stopped.
-    if (dev.at(-1)?.step !== trainer.stepCount && devNotes.length > 0) await scoreDev(progress().epoch);
-    await finish(db, config, folder, modelConfig, trainer, bestDevF1 !== null, { ...progress(), stoppedEarly });
-    emit({ stoppedEarly });
-    return { runId, modelId: config.modelId, status: "done", steps: trainer.stepCount, bestDevF1 };
-  } catch (error) {
-    if (error instanceof DeviceLostError && backend !== "wasm") {
-      // Not a failure: the caller goes on from the stored checkpoint on WebAssembly.
-      fallbacks = [...fallbacks, { from: backend, to: "wasm", lostAfterStep: lastStep, resumedFrom: checkpointStep, message: error.message }];
-      await save();
-      throw error;
-    }
-    const cancelled = error instanceof CancelledError || options.signal?.aborted === true;
-    await updateRun(db, runId, {
-      status: cancelled ? "cancelled" : "failed",
-      progress: { ...progress(), ...(cancelled ? {} : { error: toErrorData(error) }) },
-    });
-    if (!cancelled) throw error;
-    return { runId, modelId: config.modelId, status: "cancelled", steps: trainer.stepCount, bestDevF1 };
-  } finally {
-    pauseRequests.delete(runId);
-    await trainer.release().catch(() => undefined);
-  }
+  return runStoredLoop(db, run, options, {
+    model: encoderModel(modelConfig, lora),
+    weights,
+    examples: examples.length,
+    batchSize,
+    stepsPerEpoch: epochBatchesOf(0).length,
+    epochBatches: epochBatchesOf,
+    realTokens,
+    hasDev: devNotes.length > 0,
+    scoreDev,
+    finalFiles: async (trainer, best, progress) => finalFiles(config, folder, modelConfig, trainer, best, progress),
+  });
 }
 
 /** Provenance written next to the weights (adaptation.json) and read by the model card. */
@@ -516,61 +329,26 @@ export interface Adaptation {
   task?: TaskAdaptation;
 }
 
-async function finish(
-  db: AppDatabase,
+/** The adapted model's files: the best epoch's weights (else the last), its graph and adaptation.json. */
+async function finalFiles(
   config: TrainRunConfig,
   folder: Awaited<ReturnType<typeof readStoredFolder>>,
   modelConfig: ReturnType<typeof modelConfigFor>,
   trainer: Trainer,
-  keptBest: boolean,
+  best: Uint8Array | null,
   progress: TrainProgress,
-): Promise<void> {
-  const stored = await getModel(db, config.modelId);
+): Promise<Map<string, Uint8Array>> {
   let weights: Map<string, Float32Array>;
   let safetensors: Uint8Array;
-  if (keptBest && "model.safetensors" in stored.files) {
-    safetensors = await getModelFile(db, config.modelId, "model.safetensors");
+  if (best) {
+    safetensors = best;
     const file = readSafetensors(safetensors);
     weights = new Map([...file.tensors].map(([name, t]) => [name, t.data as Float32Array]));
   } else {
     weights = await trainer.exportWeights();
     safetensors = safetensorsOf(modelConfig, weights);
   }
-  const adaptation: Adaptation = {
-    format: "clinical-adapt/adaptation",
-    runId: progress.runId,
-    baseModel: { id: config.baseModelId, name: config.baseModelName },
-    labels: config.labels,
-    newHead: config.newHead,
-    source: config.source,
-    minConfidence: config.minConfidence,
-    weightByConfidence: config.weightByConfidence,
-    hyperparameters: config.hyper,
-    counts: {
-      ...config.plan.counts,
-      trainNotes: config.plan.trainNoteIds.length,
-      devNotes: config.plan.devNoteIds.length,
-      devKind: config.plan.devKind,
-      examples: progress.examples,
-    },
-    annotators: config.plan.annotators,
-    steps: progress.step,
-    stoppedEarly: progress.stoppedEarly === true,
-    dev: progress.dev,
-    bestDevF1: progress.bestDevF1,
-    bestEpoch: progress.bestEpoch,
-    backend: progress.backend,
-    finishedAt: new Date().toISOString(),
-  };
-  const files = adaptedModelFiles(folder, modelConfig, weights, safetensors, adaptation);
-  // Together: a crash half-way would leave a model with some final files and no checkpoint,
-  // which a resume could only restart from step 0.
-  await inTransaction(db, "rw", [db.models, db.modelChunks, db.runs], `the adapted model "${config.name}"`, async () => {
-    for (const [name, bytes] of files) await putModelFile(db, config.modelId, name, bytes);
-    await deleteModelFile(db, config.modelId, CHECKPOINT);
-    await db.models.update(config.modelId, { config: JSON.parse(new TextDecoder().decode(files.get("config.json"))), labels: config.labels });
-    await updateRun(db, progress.runId, { status: "done", progress });
-  });
+  return adaptedModelFiles(folder, modelConfig, weights, safetensors, adaptationOf(config, progress));
 }
 
 /** Deletes a run's unfinished model (checkpoint and all); the run row stays as a record. */

@@ -15,10 +15,10 @@
 //   attributes and relations as the bare encoder plus the head's Linear layers
 //   (writeSpanModelFolder, SPAN_HEAD_LOADING) with the span-head graph. adaptation.json
 //   records the task and its head, so the model can be evaluated and described later.
-// - Pause, cancel and a lost GPU behave as in run.ts.
+// - Pause, cancel and a lost GPU behave as in run.ts: the loop is the same (run-loop.ts).
 
 import { strToU8 } from "fflate";
-import { CancelledError, DeviceLostError, NotFoundError, SchemaError, toErrorData } from "../errors.ts";
+import { NotFoundError, SchemaError } from "../errors.ts";
 import { type TaskSummary, scoreTask } from "../eval/task-scores.ts";
 import type { EncoderConfig, ProblemType } from "../model/config.ts";
 import { withLabels } from "../model/config.ts";
@@ -29,37 +29,29 @@ import type { SpanHead } from "../model/span-heads.ts";
 import type { Weight } from "../model/weights.ts";
 import type { TaskSchema } from "../schema/types.ts";
 import { inTransaction, type AppDatabase, type RunRow } from "../store/db.ts";
-import { createModel, deleteModelFile, getModel, getModelFile, putModelFile } from "../store/models.ts";
+import { createModel, getModel } from "../store/models.ts";
 import { getProject } from "../store/projects.ts";
-import { createRun, getRun, updateRun } from "../store/runs.ts";
+import { createRun, getRun } from "../store/runs.ts";
 import { loadTokenizer } from "../text/tokenizer.ts";
 import type { StepModel } from "./model.ts";
 import { labelledNotes, planTraining } from "./run-data.ts";
 import { initialWeights, readStoredFolder } from "./run-model.ts";
+import { BEST, type DevScore, adaptationOf, runStoredLoop, takePauseRequest } from "./run-loop.ts";
 import {
   type Adaptation,
-  type BackendFallback,
-  type DevPoint,
-  type LossPoint,
   type TrainProgress,
-  type TrainProgressEvent,
   type TrainRunConfig,
   type TrainRunOptions,
   type TrainRunRequest,
   type TrainSummary,
   bucketsFor,
   loraOf,
-  modeOf,
-  takePauseRequest,
-  thin,
 } from "./run.ts";
-import { warmupStepsFor } from "./schedule.ts";
-import { DEFAULT_ADAMW } from "./step-graph.ts";
 import type { TaskBatch } from "./task-batches.ts";
 import { taskBatches } from "./task-batches.ts";
 import { attributeTargets, relationLabels } from "./task-examples.ts";
 import { type TaskChoice, completeTaskWeights, predictTask, taskData, taskModel } from "./task-train.ts";
-import { Trainer } from "./trainer.ts";
+import type { Trainer } from "./trainer.ts";
 import { type HeadTask, isTaskRun, taskName } from "./tasks.ts";
 
 /** Candidate relation pairs: at most this many tokens apart; "none" pairs kept per related one. */
@@ -137,9 +129,6 @@ export async function startTaskRun(db: AppDatabase, request: TrainRunRequest & {
   });
 }
 
-const CHECKPOINT = "checkpoint.safetensors";
-const BEST = "model.safetensors";
-
 /** The model's parameters by name with their shapes (LoRA factors are merged by exportWeights, so left out). */
 function namedWeights(model: StepModel, exported: ReadonlyMap<string, Float32Array>): Map<string, Weight> {
   const out = new Map<string, Weight>();
@@ -165,8 +154,6 @@ export async function runTaskTraining(db: AppDatabase, runId: string, options: T
   const config = run.config as TaskRunConfig;
   if (run.kind !== "train" || !isTaskRun(config)) throw new NotFoundError(`Run ${runId} is not the training run of an attribute, relation or document-label model.`);
   const { hyper, choice } = config;
-  const backend = options.backend ?? "wasm";
-  const { createSession } = options;
   takePauseRequest(runId);
 
   const folder = await readStoredFolder(db, config.baseModelId);
@@ -186,178 +173,32 @@ export async function runTaskTraining(db: AppDatabase, runId: string, options: T
     throw new NotFoundError(`The training notes gave no examples for ${taskName(config.task).toLowerCase()}: do their annotations have them?`);
   }
   const batchSize = Math.max(1, Math.min(hyper.batchSize, data.examples.length));
-  const epochBatches = (epoch: number) => taskBatches(data.examples, { batchSize, buckets, shuffle: { seed: hyper.seed, epoch } }, data.pad);
-  const stepsPerEpoch = Math.ceil(data.examples.length / batchSize);
-  const totalSteps = hyper.maxSteps > 0 ? Math.min(hyper.maxSteps, hyper.epochs * stepsPerEpoch) : hyper.epochs * stepsPerEpoch;
-  const stored = await getModel(db, config.modelId);
 
-  let trainer: Trainer;
-  let startEpoch = 0;
-  let startBatch = 0;
-  let bestDevF1: number | null = null;
-  let bestEpoch: number | null = null;
-  let badEpochs = 0;
-  const previous = (run.progress ?? null) as TrainProgress | null;
-  let losses: LossPoint[] = [];
-  let dev: DevPoint[] = [];
-  let resumedFrom: number | null = null;
-  let fallbacks: BackendFallback[] = previous?.fallbacks ?? [];
-  if (CHECKPOINT in stored.files) {
-    const bytes = await getModelFile(db, config.modelId, CHECKPOINT);
-    trainer = await Trainer.fromCheckpoint(bytes, { model, weights, backend, createSession });
-    const meta = readSafetensors(bytes, CHECKPOINT).metadata ?? {};
-    startEpoch = Number(meta.epoch ?? 0);
-    startBatch = Number(meta.batch ?? 0);
-    bestDevF1 = meta.bestDevF1 ? Number(meta.bestDevF1) : null;
-    bestEpoch = meta.bestEpoch ? Number(meta.bestEpoch) : null;
-    badEpochs = Number(meta.badEpochs ?? 0);
-    resumedFrom = trainer.stepCount;
-    losses = (previous?.losses ?? []).filter((point) => point.step <= trainer.stepCount);
-    dev = (previous?.dev ?? []).filter((point) => point.step <= trainer.stepCount);
-  } else {
-    trainer = await Trainer.create({
-      model,
-      weights,
-      mode: modeOf(hyper),
-      schedule: { lr: hyper.lr, warmupSteps: warmupStepsFor(totalSteps, hyper.warmupRatio), totalSteps },
-      adamw: { ...DEFAULT_ADAMW, weightDecay: hyper.weightDecay },
-      seed: hyper.seed,
-      batchSize,
-      backend,
-      createSession,
-    });
-  }
-
-  let checkpointStep = trainer.stepCount;
-  let lastLoss: number | null = losses.at(-1)?.loss ?? null;
-  let lastStep = trainer.stepCount;
-  let tokens = 0;
-  let stepsThisAttempt = 0;
-  const started = performance.now();
-  let lastWrite = 0;
-  const progress = (): TrainProgress => {
-    const seconds = (performance.now() - started) / 1000;
-    const perStep = stepsThisAttempt > 0 ? seconds / stepsThisAttempt : 0;
-    return {
-      runId,
-      modelId: config.modelId,
-      step: trainer.stepCount,
-      totalSteps,
-      epoch: Math.min(hyper.epochs, Math.floor(Math.max(0, trainer.stepCount - 1) / stepsPerEpoch) + 1),
-      epochs: hyper.epochs,
-      loss: lastLoss,
-      devF1: dev.at(-1)?.f1 ?? null,
-      tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
-      etaSeconds: stepsThisAttempt > 0 ? perStep * (totalSteps - trainer.stepCount) : null,
-      checkpointStep,
-      resumedFrom,
-      backend,
-      losses,
-      dev,
-      bestDevF1,
-      bestEpoch,
-      examples: data.examples.length,
-      fallbacks,
-    };
-  };
-  const emit = (extra: Partial<TrainProgressEvent> = {}) => {
-    const { losses: _l, dev: _d, ...rest } = progress();
-    options.onProgress?.({ ...rest, ...extra });
-  };
-  const save = async (status?: RunRow["status"]) => {
-    lastWrite = performance.now();
-    await updateRun(db, runId, { ...(status ? { status } : {}), progress: progress() });
-  };
-  const checkpoint = async (epoch: number, batch: number) => {
-    const bytes = await trainer.checkpoint({
-      epoch: String(epoch),
-      batch: String(batch),
-      bestDevF1: bestDevF1 === null ? "" : String(bestDevF1),
-      bestEpoch: bestEpoch === null ? "" : String(bestEpoch),
-      badEpochs: String(badEpochs),
-    });
-    // Together: after a crash the run's progress always matches the stored checkpoint.
-    await inTransaction(db, "rw", [db.models, db.modelChunks, db.runs], `the checkpoint at step ${trainer.stepCount}`, async () => {
-      await putModelFile(db, config.modelId, CHECKPOINT, bytes);
-      checkpointStep = trainer.stepCount;
-      await save();
-    });
-    emit();
-  };
-  const scoreDev = async (epoch: number): Promise<void> => {
-    if (devNotes.length === 0) return;
+  // Scored with the task's metric; the best epoch's file holds the model's parameters by name.
+  const scoreDev = async (trainer: Trainer): Promise<DevScore> => {
     const predicted = await predictTask({ trainer, model }, choice, devNotes, tokenizer, { maxLength, stride, buckets });
     const summary: TaskSummary = scoreTask(choice, devNotes, predicted).summary;
-    const point: DevPoint = { epoch, step: trainer.stepCount, ...summary };
-    dev = [...dev, point];
-    if (bestDevF1 === null || summary.f1 > bestDevF1) {
-      bestDevF1 = summary.f1;
-      bestEpoch = epoch;
-      badEpochs = 0;
-      await putModelFile(db, config.modelId, BEST, writeSafetensors(namedWeights(model, await trainer.exportWeights()), { metadata: { format: "pt" } }));
-    } else {
-      badEpochs++;
-    }
-    emit({ devPoint: point });
+    return {
+      metrics: summary,
+      bestWeights: async () => writeSafetensors(namedWeights(model, await trainer.exportWeights()), { metadata: { format: "pt" } }),
+    };
   };
 
-  await save("running");
-  emit({ losses, dev });
-  let stoppedEarly = false;
-  try {
-    outer: for (let epoch = startEpoch; epoch < hyper.epochs; epoch++) {
-      const batches = epochBatches(epoch);
-      for (let i = epoch === startEpoch ? startBatch : 0; i < batches.length; i++) {
-        if (trainer.stepCount >= totalSteps) break outer;
-        if (options.signal?.aborted) throw new CancelledError("training");
-        const { batch } = batches[i];
-        const result = await trainer.step(batch);
-        stepsThisAttempt++;
-        tokens += realTokens(batch);
-        lastLoss = result.loss;
-        lastStep = result.step;
-        const point = { step: result.step, loss: result.loss };
-        losses = thin([...losses, point]);
-        emit({ point });
-        if (performance.now() - lastWrite > 1000) await save();
-        const lastOfEpoch = i === batches.length - 1 || trainer.stepCount >= totalSteps;
-        if (takePauseRequest(runId)) {
-          if (lastOfEpoch) await scoreDev(epoch + 1);
-          await checkpoint(lastOfEpoch ? epoch + 1 : epoch, lastOfEpoch ? 0 : i + 1);
-          await save("paused");
-          return { runId, modelId: config.modelId, status: "paused", steps: trainer.stepCount, bestDevF1 };
-        }
-        if (!lastOfEpoch && hyper.checkpointEvery > 0 && trainer.stepCount % hyper.checkpointEvery === 0) await checkpoint(epoch, i + 1);
-      }
-      await scoreDev(epoch + 1);
-      await checkpoint(epoch + 1, 0);
-      if (hyper.patience > 0 && badEpochs >= hyper.patience) {
-        stoppedEarly = true;
-        break;
-      }
-    }
-    // A run cut short mid-epoch (maxSteps) is scored where it stopped.
-    if (dev.at(-1)?.step !== trainer.stepCount && devNotes.length > 0) await scoreDev(progress().epoch);
-    const best = bestDevF1 !== null && BEST in (await getModel(db, config.modelId)).files;
-    const final = best ? weightsOfFile(await getModelFile(db, config.modelId, BEST), model) : namedWeights(model, await trainer.exportWeights());
-    await finish(db, config, folder, final, { ...progress(), stoppedEarly }, { maxLength, stride });
-    emit({ stoppedEarly });
-    return { runId, modelId: config.modelId, status: "done", steps: trainer.stepCount, bestDevF1 };
-  } catch (error) {
-    if (error instanceof DeviceLostError && backend !== "wasm") {
-      // Not a failure: the caller goes on from the stored checkpoint on WebAssembly.
-      fallbacks = [...fallbacks, { from: backend, to: "wasm", lostAfterStep: lastStep, resumedFrom: checkpointStep, message: error.message }];
-      await save();
-      throw error;
-    }
-    const cancelled = error instanceof CancelledError || options.signal?.aborted === true;
-    await updateRun(db, runId, { status: cancelled ? "cancelled" : "failed", progress: { ...progress(), ...(cancelled ? {} : { error: toErrorData(error) }) } });
-    if (!cancelled) throw error;
-    return { runId, modelId: config.modelId, status: "cancelled", steps: trainer.stepCount, bestDevF1 };
-  } finally {
-    takePauseRequest(runId);
-    await trainer.release().catch(() => undefined);
-  }
+  return runStoredLoop(db, run, options, {
+    model,
+    weights,
+    examples: data.examples.length,
+    batchSize,
+    stepsPerEpoch: Math.ceil(data.examples.length / batchSize),
+    epochBatches: (epoch) => taskBatches(data.examples, { batchSize, buckets, shuffle: { seed: hyper.seed, epoch } }, data.pad).map(({ batch }) => batch),
+    realTokens,
+    hasDev: devNotes.length > 0,
+    scoreDev,
+    finalFiles: async (trainer, best, progress) => {
+      const final = best ? weightsOfFile(best, model) : namedWeights(model, await trainer.exportWeights());
+      return finalFiles(config, folder, final, progress, { maxLength, stride });
+    },
+  });
 }
 
 /** The best epoch's weights, as scoreDev stored them, with the model's shapes. */
@@ -387,48 +228,21 @@ export function taskModelFiles(base: ModelFolder, choice: TaskChoice, weights: M
   return files;
 }
 
-async function finish(
-  db: AppDatabase,
+/** The finished model's files with its adaptation.json (the task and its windows recorded). */
+function finalFiles(
   config: TaskRunConfig,
   folder: ModelFolder,
   weights: Map<string, Weight>,
   progress: TrainProgress,
   windows: { maxLength: number; stride: number },
-): Promise<void> {
+): Map<string, Uint8Array> {
   const adaptation: Adaptation = {
-    format: "clinical-adapt/adaptation",
-    runId: progress.runId,
-    baseModel: { id: config.baseModelId, name: config.baseModelName },
-    labels: config.labels,
+    ...adaptationOf(config, progress),
     newHead: true,
-    source: config.source,
-    minConfidence: config.minConfidence,
-    weightByConfidence: config.weightByConfidence,
     hyperparameters: { ...config.hyper, effectiveMaxLength: windows.maxLength },
-    counts: {
-      ...config.plan.counts,
-      trainNotes: config.plan.trainNoteIds.length,
-      devNotes: config.plan.devNoteIds.length,
-      devKind: config.plan.devKind,
-      examples: progress.examples,
-    },
-    annotators: config.plan.annotators,
-    steps: progress.step,
-    stoppedEarly: progress.stoppedEarly === true,
-    dev: progress.dev,
-    bestDevF1: progress.bestDevF1,
-    bestEpoch: progress.bestEpoch,
-    backend: progress.backend,
-    finishedAt: new Date().toISOString(),
     task: { task: config.task, choice: config.choice, ...windows },
   };
   const files = taskModelFiles(folder, config.choice, weights);
   files.set("adaptation.json", strToU8(JSON.stringify(adaptation, null, 2) + "\n"));
-  // Together: a crash half-way would leave a model with some final files and no checkpoint.
-  await inTransaction(db, "rw", [db.models, db.modelChunks, db.runs], `the adapted model "${config.name}"`, async () => {
-    for (const [name, bytes] of files) await putModelFile(db, config.modelId, name, bytes);
-    await deleteModelFile(db, config.modelId, CHECKPOINT);
-    await db.models.update(config.modelId, { config: JSON.parse(new TextDecoder().decode(files.get("config.json"))), labels: config.labels });
-    await updateRun(db, progress.runId, { status: "done", progress });
-  });
+  return files;
 }
