@@ -315,6 +315,8 @@ export async function runStoredLoop<B extends Batch | TaskBatch>(
     return { runId, modelId: config.modelId, status: "cancelled", steps: trainer.stepCount, bestDevF1 };
   } finally {
     takePauseRequest(runId);
+    // The run's own outcome (its result, or the error above) is what the caller must see;
+    // a release that fails (its GPU device lost) has nothing left to free.
     await trainer.release().catch(() => undefined);
   }
 }
