@@ -4,9 +4,11 @@
 // Train step offers each task and trains the attribute head a few steps on WebAssembly
 // from the imported (human) annotations; Evaluate scores it on the gold notes, given the
 // gold entities, and says why the base model has no scores; the download's zip holds the
-// span-head folder the card describes.
+// span-head folder the card describes. A document-label head trained the same way labels
+// each note in the Extract step, with no entity model, and the downloads carry the labels.
 import { strFromU8, gzipSync, strToU8, unzipSync } from "fflate";
 import { readFileSync } from "node:fs";
+import Papa from "papaparse";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TaskSchema } from "../../src/core/schema/types.ts";
 import { dropFiles, openApp, screenshot, type OpenBrowser } from "./browser.ts";
@@ -75,25 +77,32 @@ function record(i: number) {
 const NOTES = Array.from({ length: 16 }, (_, i) => record(i));
 const GOLD = ["n12", "n13", "n14", "n15"];
 
+/** The app with the Pain clinic project, its 16 notes imported and four marked gold (kept in `open`, so afterEach closes it). */
+async function openPainClinic(): Promise<OpenBrowser> {
+  open = await openApp();
+  const { page } = open;
+  await waitForDemo(page);
+  await page.getByTestId("project-file-input").setInputFiles({ name: "pain.project.jsonl.gz", mimeType: "application/gzip", buffer: projectFile() });
+  await expect.poll(() => page.getByTestId("project-name").textContent()).toBe("Pain clinic");
+
+  await page.getByTestId("step-notes").click();
+  await dropFiles(page, "[data-testid=dropzone]", [{ name: "pain.jsonl", content: NOTES.map((n) => JSON.stringify(n)).join("\n") + "\n" }]);
+  await page.getByTestId("import-report").waitFor({ timeout: 60_000 });
+  expect(await page.getByTestId("notes-added").textContent()).toBe("16");
+  for (const id of GOLD) {
+    await page.getByTestId("note-list").getByText(id, { exact: true }).click();
+    // The note view shows the note before its split is changed (selecting is asynchronous).
+    await page.getByRole("heading", { name: id, exact: true }).waitFor();
+    await page.getByTestId("split").selectOption("gold");
+    await expect.poll(() => page.getByTestId("note-list").locator(".row", { hasText: id }).locator(".split").textContent()).toBe("gold");
+  }
+  return open;
+}
+
 describe("attributes, relations and document labels in the app", () => {
   it("train an attribute head, evaluate it on the gold notes, and download it", async () => {
-    open = await openApp();
+    open = await openPainClinic();
     const { page } = open;
-    await waitForDemo(page);
-    await page.getByTestId("project-file-input").setInputFiles({ name: "pain.project.jsonl.gz", mimeType: "application/gzip", buffer: projectFile() });
-    await expect.poll(() => page.getByTestId("project-name").textContent()).toBe("Pain clinic");
-
-    await page.getByTestId("step-notes").click();
-    await dropFiles(page, "[data-testid=dropzone]", [{ name: "pain.jsonl", content: NOTES.map((n) => JSON.stringify(n)).join("\n") + "\n" }]);
-    await page.getByTestId("import-report").waitFor({ timeout: 60_000 });
-    expect(await page.getByTestId("notes-added").textContent()).toBe("16");
-    for (const id of GOLD) {
-      await page.getByTestId("note-list").getByText(id, { exact: true }).click();
-      // The note view shows the note before its split is changed (selecting is asynchronous).
-      await page.getByRole("heading", { name: id, exact: true }).waitFor();
-      await page.getByTestId("split").selectOption("gold");
-      await expect.poll(() => page.getByTestId("note-list").locator(".row", { hasText: id }).locator(".split").textContent()).toBe("gold");
-    }
 
     await toStep(page, "train", "train-panel");
     await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
@@ -139,6 +148,43 @@ describe("attributes, relations and document labels in the app", () => {
     expect(card).toContain("attribute_classifiers.{i}.weight");
     expect(card).toContain("| certainty: accuracy (4 entities) |");
     for (const note of NOTES) expect(card).not.toContain(note.text);
+    expect(open.errors).toEqual([]);
+  });
+
+  it("label each note with a document-label head in the Extract step, without an entity model, and download the labels", async () => {
+    open = await openPainClinic();
+    const { page } = open;
+    await toStep(page, "train", "train-panel");
+    await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    await page.getByTestId("source-human").check();
+    await page.getByTestId("task-document-urgency").check();
+    await setNumber(page, "hp-epochs", 2);
+    await setNumber(page, "hp-batch", 4);
+    await page.getByTestId("start-training").click();
+    await expect.poll(() => page.getByTestId("train-runs").locator("tbody tr").first().getAttribute("data-status"), { timeout: 120_000 }).toBe("done");
+
+    await toStep(page, "extract", "extract-panel");
+    const taskModel = page.getByTestId("extract-task-model");
+    await expect.poll(() => taskModel.locator("option").count(), { timeout: 60_000 }).toBe(2);
+    expect(await taskModel.locator("option").nth(1).textContent()).toContain('Document label "urgency"');
+    await taskModel.selectOption({ index: 1 });
+    await page.getByTestId("extract-model").selectOption({ label: "none: label the notes only" });
+    await page.getByTestId("extract-notes").selectOption("gold");
+    await page.getByTestId("run-extract").click();
+    await expect.poll(() => page.getByTestId("extract-run-status").first().textContent(), { timeout: 60_000 }).toBe("done");
+    await expect.poll(() => page.getByTestId("extract-summary").textContent()).toBe("0 spans in 4 notes");
+    await expect.poll(() => page.getByTestId("extract-labels").textContent()).toMatch(/^Labels: urgency = (low|high)$/);
+    await screenshot(page, "ie-app-3-extract-labels");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-jsonl").click()]);
+    const lines = readFileSync(await download.path(), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { id: string; entities: unknown[]; labels: { urgency: string } });
+    expect(lines.map((line) => line.id).sort()).toEqual(GOLD);
+    for (const line of lines) {
+      expect(line.entities).toEqual([]);
+      expect(["low", "high"]).toContain(line.labels.urgency);
+    }
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-csv").click()]);
+    expect(Papa.parse(readFileSync(await csv.path(), "utf8"), { header: true }).meta.fields).toEqual(["note_id", "start", "end", "type", "text", "confidence", "attributes"]);
     expect(open.errors).toEqual([]);
   });
 });

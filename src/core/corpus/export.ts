@@ -53,7 +53,8 @@ export function toJsonl(notes: ExportNote[], options: JsonlOptions = {}): string
   return lines.map((line) => line + "\n").join("");
 }
 
-function labelsForJson(labels: DocumentLabels, multiple: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
+/** Labels as the JSONL corpora write them: one value as a string, a multiple-choice label (or several values) as a list. */
+export function labelsForJson(labels: DocumentLabels, multiple: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, values] of Object.entries(labels)) out[name] = values.length === 1 && !multiple.has(name) ? values[0] : values;
   return out;

@@ -12,23 +12,17 @@
 //   that is itself a model of the same task (an earlier adapted one) is scored alike.
 
 import { AppError, CancelledError, ModelFormatError } from "../errors.ts";
-import { readModelFolder } from "../model/folder.ts";
-import { type HostTensor, createSession } from "../onnx/run.ts";
 import type { AppDatabase } from "../store/db.ts";
-import { getModel, getModelFile } from "../store/models.ts";
+import { getModel } from "../store/models.ts";
 import { listNoteIds } from "../store/notes.ts";
-import { loadTokenizer } from "../text/tokenizer.ts";
-import { bucketsFor, type Adaptation } from "../train/run.ts";
 import { latestAnnotations, type LabelledNote } from "../train/run-data.ts";
-import type { TaskBatch } from "../train/task-batches.ts";
+import { predictStoredTaskModel, storedTaskOf } from "../train/task-predict.ts";
 import type { TaskAdaptation } from "../train/task-run.ts";
 import { sameTask, taskName } from "../train/tasks.ts";
-import { predictTaskWith, taskModel, type TaskPrediction } from "../train/task-train.ts";
 import { type TaskComparison, type TaskModelScores, type TaskScores, scoreTask } from "./task-scores.ts";
 import type { Span } from "../corpus/types.ts";
 import { loadStoredPredictor } from "../model/predict-run.ts";
 import type { Predictor } from "../model/predict.ts";
-import type { AnnotatedNote } from "../train/task-examples.ts";
 
 export type { TaskComparison, TaskModelScores };
 export { isTaskComparison } from "./task-scores.ts";
@@ -51,14 +45,6 @@ export async function goldTaskNotes(db: AppDatabase, projectId: string): Promise
   return { notes, skipped };
 }
 
-/** The task a stored model was trained for (its adaptation.json), or null for a model without a task head. */
-export async function storedTaskOf(db: AppDatabase, modelId: string): Promise<TaskAdaptation | null> {
-  const model = await getModel(db, modelId);
-  if (!("adaptation.json" in model.files)) return null;
-  const adaptation = JSON.parse(new TextDecoder().decode(await getModelFile(db, modelId, "adaptation.json"))) as Adaptation;
-  return adaptation.task ?? null;
-}
-
 export interface TaskCompareProgress {
   model: "source" | "adapted";
   done: number;
@@ -74,49 +60,9 @@ export interface TaskCompareOptions {
   entityPredictor?: (modelId: string) => Promise<Predictor>;
 }
 
-const EVAL_BATCH = 8;
-
 /** A stored task model's scores on the gold notes, given their own entities. */
 async function scoreStoredTaskModel(db: AppDatabase, modelId: string, adaptation: TaskAdaptation, notes: readonly LabelledNote[]): Promise<TaskScores> {
   return scoreTask(adaptation.choice, notes, await predictStoredTaskModel(db, modelId, adaptation, notes));
-}
-
-/** A stored task model's predictions on notes (their spans are its entities), by its exported graph. */
-async function predictStoredTaskModel(db: AppDatabase, modelId: string, adaptation: TaskAdaptation, notes: readonly AnnotatedNote[]): Promise<TaskPrediction> {
-  const model = await getModel(db, modelId);
-  const files = new Map<string, Uint8Array>();
-  for (const name of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) {
-    if (name in model.files) files.set(name, await getModelFile(db, modelId, name));
-  }
-  const folder = readModelFolder(files);
-  if (!folder.onnx) throw new ModelFormatError("onnx/model.onnx", `missing from model "${model.name}": it is made when training finishes; train the model again.`);
-  const tokenizer = loadTokenizer(folder.tokenizerJson, folder.tokenizerConfig ?? {}, { verify: false });
-  const session = await createSession(folder.onnx);
-  try {
-    const logits = async (batch: TaskBatch): Promise<Float32Array> => {
-      const out = await session.run(graphFeeds(batch, session.inputNames), ["logits"]);
-      return out.logits.data as Float32Array;
-    };
-    const { choice, maxLength, stride } = adaptation;
-    const step = taskModel(folder.config, choice);
-    return await predictTaskWith({ logits, batchSize: EVAL_BATCH, model: step }, choice, notes, tokenizer, { maxLength, stride, buckets: bucketsFor(maxLength) });
-  } finally {
-    await session.release();
-  }
-}
-
-/** The exported graph's inputs from a task batch: token ids, mask, token types (all 0: one segment) and the pooling matrices. */
-function graphFeeds(batch: TaskBatch, inputNames: readonly string[]): Record<string, HostTensor> {
-  const dims = [batch.rows, batch.length];
-  const feeds: Record<string, HostTensor> = {};
-  for (const name of inputNames) {
-    if (name === "input_ids") feeds[name] = { dtype: "int64", dims, data: batch.inputIds };
-    else if (name === "attention_mask") feeds[name] = { dtype: "int64", dims, data: batch.attentionMask };
-    else if (name === "token_type_ids") feeds[name] = { dtype: "int64", dims, data: new BigInt64Array(batch.rows * batch.length) };
-    else if (Object.hasOwn(batch.task, name)) feeds[name] = batch.task[name];
-    else throw new ModelFormatError("onnx/model.onnx", `takes an input "${name}" that a ${Object.keys(batch.task).join("/")} batch does not have`);
-  }
-  return feeds;
 }
 
 /** The adapted task model (and the source, where it has the same task's head) on the gold notes. */

@@ -1,10 +1,27 @@
 // The extract step of one project: run any stored model over the project's notes (in the
 // inference worker, each note's spans saved as it finishes), look at what it found, and
 // download it as CSV or JSONL. A run the page lost (reload, crash) is shown as
-// interrupted and resumes from its last saved note.
+// interrupted and resumes from its last saved note. A second, task model may label what the
+// entity model found (attributes, relations) or label each note (a document-label model,
+// which needs no entity model).
 import { extractedNotes, extractionsCsv, extractionsJsonl, type ExtractedNote } from "../../core/export/extractions.ts";
 import type { InferProgress, InferRunRequest, InferSummary } from "../../core/model/predict-run.ts";
-import { DEFAULT_DATABASE_NAME, isEntityModel, listModels, listRuns, noteIdsDoneByRun, type AppDatabase, type ModelRow, type RunRow, type Split } from "../../core/store/index.ts";
+import {
+  DEFAULT_DATABASE_NAME,
+  getProject,
+  isEntityModel,
+  isRunnable,
+  isTaskModel,
+  listModels,
+  listRuns,
+  noteIdsDoneByRun,
+  type AppDatabase,
+  type ModelRow,
+  type RunRow,
+  type Split,
+} from "../../core/store/index.ts";
+import { storedTaskOf } from "../../core/train/task-predict.ts";
+import { taskName } from "../../core/train/tasks.ts";
 import type { InferRequest } from "../../../workers/infer-api.ts";
 import { downloadBytes } from "../download.ts";
 import { inferWorker } from "../workers.ts";
@@ -13,6 +30,15 @@ import { perProject } from "./per-project.svelte.ts";
 import { chooseRuntime, type Runtime } from "./train.svelte.ts";
 
 export type NoteChoice = Split | "all";
+
+/** A stored attribute, relation or document-label model, with what it labels. */
+export interface TaskModelChoice {
+  model: ModelRow;
+  /** The task in words ("Relations", 'Document label "status"'). */
+  what: string;
+  /** A document-label model labels notes, so it runs without an entity model. */
+  needsEntities: boolean;
+}
 
 export interface ExtractRunView {
   run: RunRow;
@@ -31,7 +57,13 @@ export function extractStateFor(db: AppDatabase, projectId: string): ExtractStat
 
 export class ExtractState {
   models = $state.raw<ModelRow[]>([]);
+  /** The entity model; null runs the document-label model alone. */
   modelId = $state<string | null>(null);
+  taskModels = $state.raw<TaskModelChoice[]>([]);
+  /** The task model that labels what the entity model found; null for entities alone. */
+  taskModelId = $state<string | null>(null);
+  /** Document labels that allow several values: the JSONL writes them as lists. */
+  private multipleLabels = new Set<string>();
   notes = $state<NoteChoice>("all");
   runs = $state.raw<ExtractRunView[]>([]);
   runtime = $state.raw<Runtime | null>(null);
@@ -53,21 +85,40 @@ export class ExtractState {
   ) {}
 
   spanCount = $derived(this.results.reduce((sum, note) => sum + note.spans.length, 0));
+  chosenTask = $derived(this.taskModels.find((choice) => choice.model.id === this.taskModelId) ?? null);
+  /** An entity model is chosen, or a document-label model that runs alone. */
+  canExtract = $derived(this.modelId !== null ? this.models.some((m) => m.id === this.modelId) : this.chosenTask !== null && !this.chosenTask.needsEntities);
 
   async refresh(): Promise<void> {
     await attempt(this, async () => {
       this.runtime ??= await chooseRuntime();
-      this.models = (await listModels(this.db, this.projectId)).filter(isEntityModel);
-      if (!this.models.some((model) => model.id === this.modelId)) {
+      const models = await listModels(this.db, this.projectId);
+      this.models = models.filter(isEntityModel);
+      this.taskModels = await this.taskChoices(models.filter((model) => isRunnable(model) && isTaskModel(model)));
+      if (!this.taskModels.some((choice) => choice.model.id === this.taskModelId)) this.taskModelId = null;
+      if (!this.models.some((model) => model.id === this.modelId) && !(this.modelId === null && this.chosenTask?.needsEntities === false)) {
         this.modelId = (this.models.find((model) => model.kind === "trained") ?? this.models[0])?.id ?? null;
       }
+      const schema = (await getProject(this.db, this.projectId)).schema;
+      this.multipleLabels = new Set(schema.documentLabels.filter((label) => label.multiple).map((label) => label.name));
       await this.loadRuns();
       if (this.shownRunId === null && this.runs[0]) await this.show(this.runs[0].run.id);
     });
   }
 
+  /** Task models with the task their adaptation.json names; one this app did not train is left out. */
+  private async taskChoices(models: ModelRow[]): Promise<TaskModelChoice[]> {
+    const choices: TaskModelChoice[] = [];
+    for (const model of models) {
+      const adaptation = await storedTaskOf(this.db, model.id);
+      if (adaptation) choices.push({ model, what: taskName(adaptation.task), needsEntities: adaptation.task.kind !== "document" });
+    }
+    return choices;
+  }
+
   private async loadRuns(): Promise<void> {
-    const names = new Map(this.models.map((model) => [model.id, model.name]));
+    const names = new Map([...this.models, ...this.taskModels.map((choice) => choice.model)].map((model) => [model.id, model.name]));
+    const nameOf = (id: string | undefined) => (id === undefined ? undefined : (names.get(id) ?? "a deleted model"));
     const runs = await listRuns(this.db, this.projectId, "infer");
     this.runs = await Promise.all(
       runs.map(async (run) => {
@@ -75,7 +126,7 @@ export class ExtractState {
         const live = run.id === this.liveRunId;
         return {
           run,
-          modelName: names.get(config.modelId) ?? "a deleted model",
+          modelName: [nameOf(config.modelId), nameOf(config.taskModelId)].filter((name) => name !== undefined).join(" + "),
           split: config.split ?? "all",
           progress: live ? this.progress : await this.storedProgress(run),
           interrupted: run.status === "running" && !live,
@@ -96,8 +147,13 @@ export class ExtractState {
 
   /** A new run of the chosen model over the chosen notes. */
   async extract(): Promise<void> {
-    if (!this.modelId || this.running) return;
-    await this.start({ projectId: this.projectId, modelId: this.modelId, ...(this.notes === "all" ? {} : { split: this.notes }) });
+    if (!this.canExtract || this.running) return;
+    await this.start({
+      projectId: this.projectId,
+      ...(this.modelId === null ? {} : { modelId: this.modelId }),
+      ...(this.taskModelId === null ? {} : { taskModelId: this.taskModelId }),
+      ...(this.notes === "all" ? {} : { split: this.notes }),
+    });
   }
 
   /** Continue an interrupted or cancelled run: the notes it saved are skipped. */
@@ -155,6 +211,6 @@ export class ExtractState {
     const view = this.runs.find(({ run }) => run.id === this.shownRunId);
     const stem = `${(view?.modelName ?? "model").replace(/[^\w.-]+/g, "_")}-${view?.split ?? "all"}-found`;
     if (format === "csv") downloadBytes(`${stem}.csv`, extractionsCsv(this.results), "text/csv");
-    else downloadBytes(`${stem}.jsonl`, extractionsJsonl(this.results), "application/jsonl");
+    else downloadBytes(`${stem}.jsonl`, extractionsJsonl(this.results, { multipleLabels: this.multipleLabels }), "application/jsonl");
   }
 }

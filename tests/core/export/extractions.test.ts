@@ -26,10 +26,10 @@ describe("extractions out", () => {
     const csv = extractionsCsv([TRICKY, { noteId: 2, externalId: "empty", text: "nothing here", spans: [] }]);
     expect(csv).toBe(
       [
-        "note_id,start,end,type,text,confidence",
-        '"note,1",4,17,Disease,"""flu, severe""",0.5',
-        `"note,1",18,26,Disease,"'=SUM(A1)",`,
-        '"note,1",30,37,Chemical,aspirin,0.9123',
+        "note_id,start,end,type,text,confidence,attributes",
+        '"note,1",4,17,Disease,"""flu, severe""",0.5,',
+        `"note,1",18,26,Disease,"'=SUM(A1)",,`,
+        '"note,1",30,37,Chemical,aspirin,0.9123,',
         "",
       ].join("\r\n"),
     );
@@ -60,6 +60,33 @@ describe("extractions out", () => {
     expect(entities.map((entity) => entity.confidence)).toEqual([0.5, undefined, 0.9123]);
   });
 
+  it("writes a task model's attributes, relations and labels in the corpus JSONL format, relations following the sorted entities", () => {
+    // Stored out of position order: the relation's indexes must follow the entities as written.
+    const note: ExtractedNote = {
+      noteId: 3,
+      externalId: "n3",
+      text: "Asthma; start salbutamol.",
+      spans: [
+        { start: 14, end: 24, type: "Chemical", confidence: 0.7 },
+        { start: 0, end: 6, type: "Disease", attributes: { certainty: "positive", severity: "mild" } },
+      ],
+      relations: [{ type: "Treats", from: 0, to: 1 }],
+      labels: { status: ["active"], sections: ["plan"] },
+    };
+    const line = JSON.parse(extractionsJsonl([note], { multipleLabels: new Set(["sections"]) }));
+    expect(line.entities.map((e: { type: string }) => e.type)).toEqual(["Disease", "Chemical"]);
+    expect(line.entities[0].attributes).toEqual({ certainty: "positive", severity: "mild" });
+    expect(line.relations).toEqual([{ type: "Treats", from: 1, to: 0 }]);
+    expect(line.labels).toEqual({ status: "active", sections: ["plan"] });
+    const back = parseJsonl("found.jsonl", extractionsJsonl([note])).notes[0];
+    expect(back.spans?.[0].attributes).toEqual({ certainty: "positive", severity: "mild" });
+    expect(back.relations).toEqual([{ type: "Treats", from: 1, to: 0 }]);
+    expect(back.labels).toEqual({ status: ["active"], sections: ["plan"] });
+
+    const csv = Papa.parse<Record<string, string>>(extractionsCsv([note]), { header: true, skipEmptyLines: true }).data;
+    expect(csv.map((row) => row.attributes)).toEqual(["certainty=positive;severity=mild", ""]);
+  });
+
   it("reads one inference run's notes, in note order, leaving out other runs and origins", async () => {
     const db = freshDatabase();
     const project = await createProject(db, { name: "P", language: "en" });
@@ -75,5 +102,15 @@ describe("extractions out", () => {
       ["c", 1],
     ]);
     expect(notes[1].text).toBe("ibuprofen");
+  });
+
+  it("reads a run's relations and labels with its spans", async () => {
+    const db = freshDatabase();
+    const project = await createProject(db, { name: "P", language: "en" });
+    const { noteIds } = await importNotes(db, project.id, "", [hashed("a", "aspirin for pain")]);
+    const spans = [{ start: 0, end: 7, type: "Chemical" }, { start: 12, end: 16, type: "Disease", attributes: { certainty: "positive" } }];
+    await putAnnotation(db, { noteId: noteIds[0], origin: "model", runId: "run-1", spans, relations: [{ type: "Treats", from: 0, to: 1 }], labels: { status: ["active"] } });
+    const [note] = await extractedNotes(db, project.id, "run-1");
+    expect(note).toMatchObject({ spans, relations: [{ type: "Treats", from: 0, to: 1 }], labels: { status: ["active"] } });
   });
 });
