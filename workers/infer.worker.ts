@@ -4,17 +4,12 @@
 // between calls.
 import "./bind-policy.ts";
 import * as ort from "onnxruntime-web";
-// The app's own copies of onnxruntime-web's WebAssembly (the default bundle runs the JSEP
-// build, which serves both wasm and WebGPU): never the CDN transformers.js would point at.
-import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";
-import ortMjsUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url";
+import "./ort-wasm.ts";
 import type { Predictor } from "../src/core/model/predict.ts";
 import { loadStoredPredictor, runInference } from "../src/core/model/predict-run.ts";
 import { openDatabase } from "../src/core/store/db.ts";
 import type { InferRequest, PredictRequest, ReleaseRequest } from "./infer-api.ts";
 import { serve } from "./protocol.ts";
-
-ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 
 /** Loaded predictors by database and model, for `predict`. */
 const loaded = new Map<string, Promise<Predictor>>();

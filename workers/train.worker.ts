@@ -4,9 +4,7 @@
 // page's policy).
 import "./bind-policy.ts";
 import * as ort from "onnxruntime-web";
-// The app's own copies of onnxruntime-web's WebAssembly (see infer.worker.ts).
-import ortWasmUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url";
-import ortMjsUrl from "onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url";
+import "./ort-wasm.ts";
 import { compareStoredModels } from "../src/core/eval/compare.ts";
 import { compareTaskModels } from "../src/core/eval/task-compare.ts";
 import { storeHubModel } from "../src/core/model/hub.ts";
@@ -18,8 +16,6 @@ import { continueRun, startRun } from "../src/core/train/any-run.ts";
 import { requestPause } from "../src/core/train/run.ts";
 import { serve } from "./protocol.ts";
 import type { CompareCall, CompareTaskCall, CurveCall, DownloadModelCall, PauseCall, StoreModelCall, StoredModelReply, TrainCall } from "./train-api.ts";
-
-ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 
 /** Each call opens the database by name (the page and tests choose it) and closes it when done. */
 async function withDatabase<T>(databaseName: string, action: (db: AppDatabase) => Promise<T>): Promise<T> {
