@@ -48,6 +48,17 @@ export function reservedKey(base: string, taken: readonly string[]): string {
   return key;
 }
 
+/**
+ * The keys of the relations and labels lines ("Relations: …") of the line formats, or of
+ * the relations and labels members of grouped-json ("relations"), where the other keys are
+ * type names: a type named so pushes the key to "_Relations" (reservedKey).
+ */
+export function extraKeys(spec: AnswerSpec, json: boolean): { relations: string; labels: string } {
+  const relations = json ? "relations" : "Relations";
+  const labels = json ? "labels" : "Labels";
+  return { relations: reservedKey(relations, spec.typeNames), labels: reservedKey(labels, spec.typeNames) };
+}
+
 /** The key for an attribute inside a JSON item object, which also holds "text" (and "type", "n"). */
 export function attributeKey(name: string): string {
   return reservedKey(name, ["text", "type", "n"]);

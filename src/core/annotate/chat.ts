@@ -17,7 +17,9 @@ export type JsonSchema = Record<string, unknown>;
 export type ResponseFormat =
   | { type: "text" }
   | { type: "json_object" }
-  | { type: "json_schema"; json_schema: { name: string; schema: JsonSchema; strict?: boolean } };
+  | { type: "json_schema"; json_schema: { name: string; schema: JsonSchema; strict?: boolean } }
+  /** An EBNF grammar (WebLLM's shape; grammar.ts). */
+  | { type: "grammar"; grammar: string };
 
 export interface ChatRequest {
   messages: ChatMessage[];
@@ -77,6 +79,8 @@ export function openAiEndpoint(baseUrl: string, options: EndpointOptions): ChatE
       const timeout = AbortSignal.timeout(timeoutMs);
       const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
       let responseFormat = request.response_format;
+      // Servers spell grammars differently (vLLM's structured_outputs, llama.cpp's GBNF `grammar`); runs never ask one of them for a grammar.
+      if (responseFormat?.type === "grammar") throw new TypeError(`${url}: an OpenAI-compatible endpoint is not sent a grammar; ask for a format without one`);
       if (responseFormat?.type === "json_schema" && options.schemaStyle === "json_object") responseFormat = { type: "json_object" };
       const body = { model: options.model, ...request, response_format: responseFormat };
       const headers: Record<string, string> = { "content-type": "application/json" };
@@ -133,7 +137,7 @@ export interface WebLlmLike {
 
 /**
  * Wraps a WebLLM engine (`CreateWebWorkerMLCEngine(...)`). WebLLM takes the schema as a
- * string in `{type: "json_object", schema}`; an abort calls `interruptGenerate`, which
+ * string in `{type: "json_object", schema}` and a grammar as `{type: "grammar", grammar}`; an abort calls `interruptGenerate`, which
  * ends the generation early, and the call then throws CancelledError.
  */
 export function webLlmEngine(engine: WebLlmLike): ChatEngine {
@@ -146,6 +150,8 @@ export function webLlmEngine(engine: WebLlmLike): ChatEngine {
         body.response_format = { type: "json_object", schema: JSON.stringify(response_format.json_schema.schema) };
       } else if (response_format?.type === "json_object") {
         body.response_format = { type: "json_object" };
+      } else if (response_format?.type === "grammar") {
+        body.response_format = { type: "grammar", grammar: response_format.grammar };
       }
       const onAbort = () => engine.interruptGenerate?.();
       signal?.addEventListener("abort", onAbort, { once: true });

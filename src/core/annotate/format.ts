@@ -32,8 +32,9 @@
 
 import type { DocumentLabels } from "../corpus/types.ts";
 import type { TaskSchema } from "../schema/types.ts";
-import { answerSpec, attributeKey, hasAttributes, nonDefault, reservedKey, valueIsUnique, type AnswerSpec } from "./answer-spec.ts";
+import { answerSpec, attributeKey, extraKeys, hasAttributes, nonDefault, valueIsUnique, type AnswerSpec } from "./answer-spec.ts";
 import type { JsonSchema } from "./chat.ts";
+import { typeRowsGrammar } from "./grammar.ts";
 import type { Mention, MentionRelation } from "./types.ts";
 
 export type FormatName = "entities-json" | "grouped-json" | "lines" | "grouped-lines" | "type-rows";
@@ -44,11 +45,12 @@ export const FORMAT_NAMES: readonly FormatName[] = ["entities-json", "grouped-js
 export const DEFAULT_FORMAT: FormatName = "type-rows";
 
 /**
- * The cheapest format with a JSON schema (5% more tokens than type-rows), for engines
- * whose decoding should be constrained (WebLLM's `response_format`): the answer is then
- * always well-formed and its types are always in the schema.
+ * For engines whose decoding is constrained (WebLLM's `response_format`): type-rows held
+ * to its grammar (grammar.ts), so the answer is always well-formed and its types, values,
+ * relation types and labels are always the schema's. The cheapest format with a JSON
+ * schema, grouped-json, costs 5% more tokens.
  */
-export const CONSTRAINED_FORMAT: FormatName = "grouped-json";
+export const CONSTRAINED_FORMAT: FormatName = "type-rows";
 
 /** Type names (entities only), a task schema, or a spec built from one. */
 export type SpecSource = readonly string[] | TaskSchema | AnswerSpec;
@@ -64,21 +66,12 @@ export interface OutputFormat {
   name: FormatName;
   /** A JSON schema for constrained decoding, or undefined for line formats. */
   schema(spec: SpecSource): JsonSchema | undefined;
+  /** An EBNF grammar (xgrammar's dialect, start rule `root`) for engines that take one, or undefined. */
+  grammar(spec: SpecSource): string | undefined;
   /** What the prompt says about the answer's shape. */
   instructions(spec: SpecSource): string;
   /** The answer a model should write for these mentions (few-shot examples, benchmark). */
   serialize(mentions: readonly Mention[], spec: SpecSource, extras?: AnswerExtras): string;
-}
-
-/**
- * The keys of the relations and labels lines ("Relations: …") of the line formats, or of
- * the relations and labels members of grouped-json ("relations"), where the other keys are
- * type names: a type named so pushes the key to "_Relations" (answer-spec.ts reservedKey).
- */
-export function extraKeys(spec: AnswerSpec, json: boolean): { relations: string; labels: string } {
-  const relations = json ? "relations" : "Relations";
-  const labels = json ? "labels" : "Labels";
-  return { relations: reservedKey(relations, spec.typeNames), labels: reservedKey(labels, spec.typeNames) };
 }
 
 /** One item of an answer: words, the places meant (none = every place), non-default attributes, and the mentions it stands for. */
@@ -283,6 +276,7 @@ function byType(items: readonly Item[]): Map<string, Item[]> {
 
 const entitiesJson: OutputFormat = {
   name: "entities-json",
+  grammar: () => undefined,
   schema: (source) => {
     const spec = answerSpec(source);
     const attributes = attributeProperties(spec, spec.typeNames);
@@ -340,6 +334,7 @@ const entitiesJson: OutputFormat = {
 
 const groupedJson: OutputFormat = {
   name: "grouped-json",
+  grammar: () => undefined,
   schema: (source) => {
     const spec = answerSpec(source);
     const itemSchema = (type: string): JsonSchema => {
@@ -383,6 +378,7 @@ const groupedJson: OutputFormat = {
 const lines: OutputFormat = {
   name: "lines",
   schema: () => undefined,
+  grammar: () => undefined,
   instructions: (source) => {
     const spec = answerSpec(source);
     return (
@@ -401,6 +397,7 @@ const lines: OutputFormat = {
 const groupedLines: OutputFormat = {
   name: "grouped-lines",
   schema: () => undefined,
+  grammar: () => undefined,
   instructions: (source) => {
     const spec = answerSpec(source);
     return (
@@ -424,6 +421,7 @@ const groupedLines: OutputFormat = {
 const typeRows: OutputFormat = {
   name: "type-rows",
   schema: () => undefined,
+  grammar: typeRowsGrammar,
   instructions: (source) => {
     const spec = answerSpec(source);
     return (

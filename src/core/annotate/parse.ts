@@ -10,9 +10,9 @@
 // note fails; it can be retried).
 
 import type { DocumentLabels } from "../corpus/types.ts";
-import { answerSpec, hasAttributes, relationEndsProblem, relationType, resolveAttribute, resolveLabels, type AnswerSpec } from "./answer-spec.ts";
+import { answerSpec, extraKeys, hasAttributes, relationEndsProblem, relationType, resolveAttribute, resolveLabels, type AnswerSpec } from "./answer-spec.ts";
 import { UnparseableOutputError } from "./errors.ts";
-import { extraKeys, OCCURRENCE_SUFFIX, type FormatName, type SpecSource } from "./format.ts";
+import { OCCURRENCE_SUFFIX, type FormatName, type SpecSource } from "./format.ts";
 import type { ItemRelation, Mention, Problem, UnplacedRelation } from "./types.ts";
 
 export interface ParseOptions {

@@ -9,7 +9,7 @@ import type { EntityType, TaskSchema } from "../schema/types.ts";
 import { answerSpec, type AnswerSpec } from "./answer-spec.ts";
 import type { ChatMessage, ResponseFormat } from "./chat.ts";
 import { ExampleLeakError } from "./errors.ts";
-import { DEFAULT_FORMAT, outputFormat, type FormatName } from "./format.ts";
+import { DEFAULT_FORMAT, outputFormat, type FormatName, type OutputFormat } from "./format.ts";
 import { answerFromAnnotation } from "./gold.ts";
 
 /** A note with reference spans (and their attributes, relations and labels), shown to the model as a worked example. */
@@ -29,11 +29,16 @@ export interface PromptContext {
   /** Ids of notes that must never be shown to the model (the gold/evaluation set). */
   forbiddenIds?: ReadonlySet<string>;
   format?: FormatName;
+  /**
+   * Ask the engine to hold the answer to the format's grammar (WebLLM takes one). Formats
+   * with a JSON schema send it whatever this says; line formats send nothing without it.
+   */
+  grammar?: boolean;
 }
 
 export interface BuiltPrompt {
   messages: ChatMessage[];
-  /** For engines that constrain decoding; undefined for line formats. */
+  /** For engines that constrain decoding; undefined for line formats unless `grammar` was asked. */
   responseFormat?: ResponseFormat;
   typeNames: string[];
   /** What the answer may hold (attributes, relations, labels), for the parser. */
@@ -100,12 +105,16 @@ function buildTemplate(context: PromptContext): BuiltPrompt {
   }
   messages.push({ role: "user", content: userTurn(NOTE_PLACEHOLDER) });
 
-  const schema = format.schema(spec);
-  const responseFormat: ResponseFormat | undefined = schema
-    ? { type: "json_schema", json_schema: { name: "entities", schema, strict: true } }
-    : undefined;
+  const responseFormat = constraint(format, spec, context.grammar === true);
   const hash = contentHash(JSON.stringify({ version: PROMPT_VERSION, format: formatName, messages, responseFormat }));
   return { messages, responseFormat, typeNames, spec, format: formatName, hash };
+}
+
+function constraint(format: OutputFormat, spec: AnswerSpec, grammar: boolean): ResponseFormat | undefined {
+  const schema = format.schema(spec);
+  if (schema) return { type: "json_schema", json_schema: { name: "entities", schema, strict: true } };
+  const ebnf = grammar ? format.grammar(spec) : undefined;
+  return ebnf === undefined ? undefined : { type: "grammar", grammar: ebnf };
 }
 
 /** Said only when the schema asks for more than entity spans, so entity-only prompts stay as they were. */

@@ -69,6 +69,8 @@ export interface AnnotateRunConfig {
   backend: BackendConfig;
   origin: AnnotationOrigin;
   format: FormatName;
+  /** Decoding held to the format's grammar (WebLLM); absent for runs that send none. */
+  grammar?: boolean;
   /** Hash of the prompt template (schema, guideline, format); absent for term lists. */
   promptHash?: string;
   parameters: Pick<LlmOptions, "temperature" | "samples" | "threshold" | "seed" | "maxTokens" | "chunkChars">;
@@ -90,9 +92,12 @@ export class ConsentError extends AppError {
   override name = "ConsentError";
 }
 
-/** The format a backend is asked for: a JSON schema for WebLLM's constrained decoding, the cheapest lines otherwise. */
-export function formatFor(backend: BackendConfig): FormatName {
-  return backend.kind === "webllm" ? CONSTRAINED_FORMAT : DEFAULT_FORMAT;
+/**
+ * The format a backend is asked for, and whether its grammar goes along: WebLLM's decoding
+ * is constrained by it; the cheapest lines, unconstrained, otherwise.
+ */
+export function formatFor(backend: BackendConfig): { format: FormatName; grammar: boolean } {
+  return backend.kind === "webllm" ? { format: CONSTRAINED_FORMAT, grammar: true } : { format: DEFAULT_FORMAT, grammar: false };
 }
 
 export function runConfig(
@@ -103,14 +108,15 @@ export function runConfig(
   checks?: string,
 ): AnnotateRunConfig {
   if (backend.kind === "endpoint") assertConsent(backend);
-  const format = formatFor(backend);
+  const { format, grammar } = formatFor(backend);
   return {
     purpose,
     split: purpose === "pool" ? "pool" : "gold",
     backend,
     origin: "llm",
     format,
-    ...(backend.kind === "terms" || backend.kind === "model" ? {} : { promptHash: promptHash({ schema, format }) }),
+    ...(grammar ? { grammar } : {}),
+    ...(backend.kind === "terms" || backend.kind === "model" ? {} : { promptHash: promptHash({ schema, format, grammar }) }),
     parameters,
     ...(checks ? { checks } : {}),
   };
@@ -235,7 +241,7 @@ export async function runStored(options: StoredRunOptions): Promise<RunSummary> 
   const runOptions = {
     notes: notes(),
     annotate: (note: NoteInput, signal?: AbortSignal) =>
-      annotateNote(note, { schema: options.schema, backend: options.backend, signal, format: config.format }),
+      annotateNote(note, { schema: options.schema, backend: options.backend, signal, format: config.format, grammar: config.grammar }),
     // The generator skips done notes; this catches a note written meanwhile (another tab).
     isDone: (id: string) => done.has(Number(id)),
     save: async (id: string, result: NoteAnnotation) => {

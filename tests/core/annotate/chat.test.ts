@@ -133,6 +133,14 @@ describe("openAiEndpoint", () => {
     server = undefined;
     await expect(openAiEndpoint(url, { model: "m" }).complete(request)).rejects.toThrow(/could not be reached/);
   });
+
+  it("refuses a grammar (WebLLM's constraint) before sending anything", async () => {
+    let fetched = 0;
+    const spy = (async () => ((fetched += 1), new Response("{}"))) as unknown as typeof fetch;
+    const withGrammar = { ...request, response_format: { type: "grammar" as const, grammar: 'root ::= "x"' } };
+    await expect(openAiEndpoint("http://127.0.0.1:9/v1", { model: "m", fetch: spy }).complete(withGrammar)).rejects.toThrow(TypeError);
+    expect(fetched).toBe(0);
+  });
 });
 
 describe("webLlmEngine", () => {

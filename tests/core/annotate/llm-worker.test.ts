@@ -2,8 +2,10 @@
 // CreateWebWorkerMLCEngine) talks to the real WebWorkerMLCEngineHandler, as in
 // workers/llm.worker.ts, over a structured-clone channel; only the MLCEngine inside the
 // handler is faked. So the message protocol, the app config, the progress reports, the
-// JSON-schema request and the errors are WebLLM's own.
-import { WebWorkerMLCEngineHandler } from "@mlc-ai/web-llm";
+// constrained request (checked by WebLLM's own request validation) and the errors are
+// WebLLM's own.
+import { postInitAndCheckFieldsChatCompletion, WebWorkerMLCEngineHandler } from "@mlc-ai/web-llm";
+import type { ChatCompletionRequest } from "@mlc-ai/web-llm";
 import * as webllm from "@mlc-ai/web-llm";
 import { describe, expect, it } from "vitest";
 import { annotateNote } from "../../../src/core/annotate/annotator.ts";
@@ -87,7 +89,7 @@ function setup(answer: (request: Record<string, unknown>) => string) {
 
 describe("WebLLM worker protocol", () => {
   it("loads a model with the rewritten app config, reports progress, and annotates through constrained decoding", async () => {
-    const { worker, fake, chosen, appConfig } = setup(() => JSON.stringify({ Chemical: ["aspirin"], Disease: ["chest pain"] }));
+    const { worker, fake, chosen, appConfig } = setup(() => "Chemical: aspirin\nDisease: chest pain");
     const reports: InitProgressReport[] = [];
     const local = await loadLocalModel({
       worker,
@@ -105,7 +107,7 @@ describe("WebLLM worker protocol", () => {
     const text = "Chest pain; given aspirin.";
     const result = await annotateNote(
       { id: "n1", text },
-      { schema: schemaWithTypes(["Chemical", "Disease"]), backend: { kind: "llm", engine: local.engine }, format: CONSTRAINED_FORMAT },
+      { schema: schemaWithTypes(["Chemical", "Disease"]), backend: { kind: "llm", engine: local.engine }, format: CONSTRAINED_FORMAT, grammar: true },
     );
     expect(result.spans.map((span) => [text.slice(span.start, span.end), span.type])).toEqual([
       ["Chest pain", "Disease"],
@@ -114,9 +116,13 @@ describe("WebLLM worker protocol", () => {
     expect(result.usage.completionTokens).toBe(9);
     const request = fake.seen.requests[0];
     expect(request.stream).toBe(false);
-    const format = request.response_format as { type: string; schema: string };
-    expect(format.type).toBe("json_object");
-    expect(JSON.parse(format.schema).properties).toHaveProperty("Chemical");
+    const format = request.response_format as { type: string; grammar: string };
+    expect(format.type).toBe("grammar");
+    expect(format.grammar).toContain('row_0 ::= "Chemical: "');
+    // What MLCEngine.chatCompletion checks first: a grammar request WebLLM would refuse throws here.
+    expect(() => postInitAndCheckFieldsChatCompletion(request as unknown as ChatCompletionRequest, chosen.id, webllm.ModelType.LLM)).not.toThrow();
+    const refused = { ...request, response_format: { type: "json_object", grammar: format.grammar } };
+    expect(() => postInitAndCheckFieldsChatCompletion(refused as unknown as ChatCompletionRequest, chosen.id, webllm.ModelType.LLM)).toThrow(/grammar/i);
   });
 
   it("turns the worker's string rejections into errors that name the model", async () => {

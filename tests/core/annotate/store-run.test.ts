@@ -146,7 +146,11 @@ describe("stored annotation runs", () => {
     const config = runConfig(schema, endpoint, { temperature: 0, maxTokens: 512 });
     expect(config).toMatchObject({ purpose: "pool", split: "pool", origin: "llm", format: "type-rows", parameters: { temperature: 0, maxTokens: 512 }, backend: { kind: "endpoint", url: endpoint.url } });
     expect(config.promptHash).toMatch(/\w{8,}/);
-    expect(runConfig(schema, { kind: "webllm", modelId: "m", weightsBaseUrl: "", libsBaseUrl: "" }).format).toBe("grouped-json");
+    expect(config.grammar).toBeUndefined();
+    const local = runConfig(schema, { kind: "webllm", modelId: "m", weightsBaseUrl: "", libsBaseUrl: "" });
+    expect(local).toMatchObject({ format: "type-rows", grammar: true });
+    // The grammar is part of what the prompt asks: WebLLM's runs are told apart from the endpoint's.
+    expect(local.promptHash).not.toBe(config.promptHash);
 
     let fetched = 0;
     const spyFetch = (async () => ((fetched += 1), new Response("{}"))) as unknown as typeof fetch;
