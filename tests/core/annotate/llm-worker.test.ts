@@ -107,7 +107,14 @@ describe("WebLLM worker protocol", () => {
     const text = "Chest pain; given aspirin.";
     const result = await annotateNote(
       { id: "n1", text },
-      { schema: schemaWithTypes(["Chemical", "Disease"]), backend: { kind: "llm", engine: local.engine }, format: CONSTRAINED_FORMAT, grammar: true },
+      {
+        schema: schemaWithTypes(["Chemical", "Disease"]),
+        backend: { kind: "llm", engine: local.engine },
+        format: CONSTRAINED_FORMAT,
+        grammar: true,
+        // A few-shot turn: WebLLM takes the history of user and assistant turns after the system message.
+        examples: [{ id: "e1", text: "Fever after ibuprofen.", spans: [{ start: 0, end: 5, type: "Disease" }, { start: 12, end: 21, type: "Chemical" }] }],
+      },
     );
     expect(result.spans.map((span) => [text.slice(span.start, span.end), span.type])).toEqual([
       ["Chest pain", "Disease"],
@@ -119,6 +126,7 @@ describe("WebLLM worker protocol", () => {
     const format = request.response_format as { type: string; grammar: string };
     expect(format.type).toBe("grammar");
     expect(format.grammar).toContain('row_0 ::= "Chemical: "');
+    expect((request.messages as { role: string }[]).map((message) => message.role)).toEqual(["system", "user", "assistant", "user"]);
     // What MLCEngine.chatCompletion checks first: a grammar request WebLLM would refuse throws here.
     expect(() => postInitAndCheckFieldsChatCompletion(request as unknown as ChatCompletionRequest, chosen.id, webllm.ModelType.LLM)).not.toThrow();
     const refused = { ...request, response_format: { type: "json_object", grammar: format.grammar } };
