@@ -20,7 +20,8 @@ import { answerSpec } from "./answer-spec.ts";
 import { abortError, type ChatEngine, type ChatMessage, type ChatRequest, type FinishReason } from "./chat.ts";
 import { splitIntoChunks, type Chunk } from "./chunk.ts";
 import { mergeChunks, voteSamples, type ChunkResult, type LabelConfidence, type SampleResult } from "./consensus.ts";
-import { UnparseableOutputError } from "./errors.ts";
+import { chunkTokens, estimatePromptTokens, estimateTokens } from "./budget.ts";
+import { PromptTooLongError, UnparseableOutputError } from "./errors.ts";
 import { outputFormat } from "./format.ts";
 import { parseOutput } from "./parse.ts";
 import { buildPrompt, type BuiltPrompt, type PromptContext } from "./prompt.ts";
@@ -45,8 +46,13 @@ export interface LlmOptions {
   maxTokens?: number;
   /** Mentions kept per answer (a looping model is cut there). */
   maxMentions?: number;
-  /** Chunk budget in characters (about 3 per token for Spanish/English clinical text); 6,000 by default. */
+  /** Chunk budget in characters (about 3 per token for Spanish/English clinical text) where the model's context is unknown; 6,000 by default. */
   chunkChars?: number;
+  /**
+   * The model's context window in tokens (WebLLM's builds say it). Chunks are then sized
+   * so that the prompt, the chunk and the answer fit (budget.ts), and `chunkChars` is not used.
+   */
+  contextTokens?: number;
   chunkOverlap?: number;
   /** Per engine call; the call fails with ChatUnavailableError after it. */
   timeoutMs?: number;
@@ -132,11 +138,46 @@ function emptyResult(spans: AnnotatedSpan[], started: number): NoteAnnotation {
   };
 }
 
+/** How a note is cut: a budget in `measure`'s units. */
+interface ChunkPlan {
+  budget: number;
+  measure?: (text: string) => number;
+  /** What the budget is, for messages. */
+  unit: "characters" | "estimated tokens";
+}
+
+/** The model's context, where known, sets the chunk size (budget.ts); else `chunkChars`. */
+function chunkPlan(context: AnnotateContext, options: LlmOptions): ChunkPlan {
+  if (options.contextTokens === undefined) return { budget: options.chunkChars ?? 6000, unit: "characters" };
+  const template = buildPrompt("", context);
+  return { budget: chunkTokens(options.contextTokens, estimatePromptTokens(template.messages)), measure: estimateTokens, unit: "estimated tokens" };
+}
+
+/** Halvings of the chunk budget tried when the engine says a prompt did not fit. */
+const OVERFLOW_RETRIES = 3;
+
 async function annotateWithLlm(note: NoteInput, context: AnnotateContext, engine: ChatEngine, options: LlmOptions, started: number): Promise<NoteAnnotation> {
+  let plan = chunkPlan(context, options);
+  const problems: Problem[] = [];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const result = await annotateChunks(note, context, engine, options, plan, started);
+      result.problems.unshift(...problems);
+      return result;
+    } catch (error) {
+      // Our estimate was low for this model's tokenizer (or its context is smaller than its record says).
+      if (!(error instanceof PromptTooLongError) || attempt >= OVERFLOW_RETRIES) throw error;
+      plan = { ...plan, budget: Math.floor(plan.budget / 2) };
+      problems.push({ kind: "rechunked", message: `the prompt did not fit the model's context (${error.message}); the note was cut into chunks of at most ${plan.budget} ${plan.unit}` });
+    }
+  }
+}
+
+async function annotateChunks(note: NoteInput, context: AnnotateContext, engine: ChatEngine, options: LlmOptions, plan: ChunkPlan, started: number): Promise<NoteAnnotation> {
   const samples = Math.max(1, Math.floor(options.samples ?? 1));
   const temperature = options.temperature ?? (samples > 1 ? 0.7 : 0);
   const threshold = options.threshold ?? 0.5;
-  const chunks = splitIntoChunks(note.text, { budget: options.chunkChars ?? 6000, overlap: options.chunkOverlap ?? 400 });
+  const chunks = splitIntoChunks(note.text, { budget: plan.budget, measure: plan.measure, overlap: options.chunkOverlap ?? 400 });
   const spec = answerSpec(context.schema);
   const result: NoteAnnotation = {
     spans: [],

@@ -4,7 +4,7 @@
 // object with `chat.completions.create`, and the worker that owns the real engine passes it in.
 
 import { CancelledError } from "../errors.ts";
-import { ChatHttpError, ChatResponseError, ChatUnavailableError } from "./errors.ts";
+import { ChatHttpError, ChatResponseError, ChatUnavailableError, CONTEXT_OVERFLOW, PromptTooLongError } from "./errors.ts";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -95,6 +95,7 @@ export function openAiEndpoint(baseUrl: string, options: EndpointOptions): ChatE
         if (signal?.aborted) throw abortError(signal, url);
         throw new ChatUnavailableError(url, `could not be reached (${(error as Error).message}). Is the server running?`, { cause: error });
       }
+      if (!response.ok && CONTEXT_OVERFLOW.test(text)) throw new PromptTooLongError(`${url} answered HTTP ${response.status}: ${text.slice(0, 300)}`);
       if (!response.ok) throw new ChatHttpError(url, response.status, text);
       let json: unknown;
       try {

@@ -74,6 +74,13 @@ export class PromptTooLongError extends AppError {
   override name = "PromptTooLongError";
 }
 
+/**
+ * How engines say a prompt did not fit: WebLLM ("Prompt tokens exceed context window
+ * size"), vLLM ("This model's maximum context length is 4096 tokens"), llama.cpp ("the
+ * request exceeds the available context size"), OpenAI ("context_length_exceeded").
+ */
+export const CONTEXT_OVERFLOW = /exceed[s]? (?:the )?(?:available )?context|context window size|maximum context length|context_length_exceeded|prompt is too long/i;
+
 /** A term list cannot be used as given (a cue naming an attribute or value the schema lacks). */
 export class TermListError extends AppError {
   override name = "TermListError";

@@ -16,6 +16,7 @@
 import type { AppConfig, InitProgressReport, ModelRecord } from "@mlc-ai/web-llm";
 import { AppError } from "../errors.ts";
 import { webLlmEngine, type ChatEngine, type WebLlmLike } from "./chat.ts";
+import { CONTEXT_OVERFLOW, PromptTooLongError } from "./errors.ts";
 import type { ModelNeeds } from "./capability.ts";
 
 export type { AppConfig, InitProgressReport, ModelRecord };
@@ -236,14 +237,19 @@ export class WebLlmError extends AppError {
   override name = "WebLlmError";
 }
 
+/** The worker's rejections (strings over the message channel) as typed errors that name the model. */
 function asError(error: unknown, modelId: string): Error {
+  const text = error instanceof Error ? error.message : String(error);
+  if (CONTEXT_OVERFLOW.test(text)) return new PromptTooLongError(`${modelId}: ${text}`, { cause: error });
   if (error instanceof Error) return error;
-  return new WebLlmError(`${modelId}: ${String(error)}`);
+  return new WebLlmError(`${modelId}: ${text}`);
 }
 
 export interface LocalModel {
   modelId: string;
   engine: ChatEngine;
+  /** The build's context window in tokens, as its record says (WebLLM's default applies where it says nothing). */
+  contextTokens?: number;
   unload(): Promise<void>;
 }
 
@@ -287,7 +293,8 @@ export async function loadLocalModel(options: LoadOptions): Promise<LocalModel> 
     },
     interruptGenerate: () => engine.interruptGenerate?.(),
   };
-  return { modelId: options.modelId, engine: webLlmEngine(guarded), unload: () => engine.unload() };
+  const contextTokens = options.appConfig.model_list.find((item) => item.model_id === options.modelId)?.overrides?.context_window_size;
+  return { modelId: options.modelId, engine: webLlmEngine(guarded), ...(contextTokens ? { contextTokens } : {}), unload: () => engine.unload() };
 }
 
 export async function isModelCached(modelId: string, appConfig: AppConfig, webllm?: WebLlmModule): Promise<boolean> {

@@ -135,8 +135,8 @@ export async function createAnnotationRun(db: AppDatabase, projectId: string, co
 }
 
 export interface BackendDeps {
-  /** The loaded WebLLM model, if any. */
-  localModel?: { modelId: string; engine: ChatEngine };
+  /** The loaded WebLLM model, if any, and its context window where its record gives one. */
+  localModel?: { modelId: string; engine: ChatEngine; contextTokens?: number };
   /** Kept in memory only: never written to the run record. */
   apiKey?: string;
   fetch?: typeof fetch;
@@ -160,7 +160,7 @@ export function backendFor(config: AnnotateRunConfig, deps: BackendDeps): Annota
       };
     case "webllm":
       if (deps.localModel?.modelId !== backend.modelId) throw new AppError(`Load ${backend.modelId} before running.`);
-      return { kind: "llm", engine: deps.localModel.engine, options: llmOptions };
+      return { kind: "llm", engine: deps.localModel.engine, options: { ...llmOptions, contextTokens: deps.localModel.contextTokens } };
     case "model": {
       const predict = deps.predictWithModel;
       if (!predict) throw new AppError(`No way to run the model "${backend.model}" here.`);

@@ -67,6 +67,7 @@ export interface Problem {
     | "unplaced"
     | "unplaced-relation"
     | "retried"
+    | "rechunked"
     | "sample-failed";
   message: string;
 }

@@ -134,6 +134,21 @@ describe("openAiEndpoint", () => {
     await expect(openAiEndpoint(url, { model: "m" }).complete(request)).rejects.toThrow(/could not be reached/);
   });
 
+  it("tells a prompt that did not fit the server's context (vLLM's and llama.cpp's words) from other HTTP errors", async () => {
+    const answers = [
+      "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4500 in the messages, 500 in the completion).",
+      '{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}}',
+      '{"error":{"message":"model \\"m\\" not found"}}',
+    ];
+    const kinds: string[] = [];
+    for (const body of answers) {
+      const answer = (async () => new Response(body, { status: 400 })) as unknown as typeof fetch;
+      const error = await openAiEndpoint("http://127.0.0.1:9/v1", { model: "m", fetch: answer }).complete(request).catch((caught) => caught);
+      kinds.push(error.name);
+    }
+    expect(kinds).toEqual(["PromptTooLongError", "PromptTooLongError", "ChatHttpError"]);
+  });
+
   it("refuses a grammar (WebLLM's constraint) before sending anything", async () => {
     let fetched = 0;
     const spy = (async () => ((fetched += 1), new Response("{}"))) as unknown as typeof fetch;

@@ -9,6 +9,7 @@ import type { ChatCompletionRequest } from "@mlc-ai/web-llm";
 import * as webllm from "@mlc-ai/web-llm";
 import { describe, expect, it } from "vitest";
 import { annotateNote } from "../../../src/core/annotate/annotator.ts";
+import { PromptTooLongError } from "../../../src/core/annotate/errors.ts";
 import { CONSTRAINED_FORMAT } from "../../../src/core/annotate/format.ts";
 import {
   appConfigFor,
@@ -142,6 +143,19 @@ describe("WebLLM worker protocol", () => {
     expect(failure).toBeInstanceOf(WebLlmError);
     expect(failure.message).toContain(chosen.id);
     expect(failure.message).toContain("GPU device was lost");
+  });
+
+  it("says a prompt did not fit with PromptTooLongError (the annotator then cuts the note smaller), and knows the build's context", async () => {
+    const { worker, chosen, appConfig } = setup(() => {
+      // WebLLM's own ContextWindowSizeExceededError, as its engine throws it.
+      throw new Error("Prompt tokens exceed context window size: number of prompt tokens: 5000; context window size: 4096");
+    });
+    const local = await loadLocalModel({ worker, modelId: chosen.id, appConfig, hosts, webllm: webllm as unknown as WebLlmModule });
+    expect(local.contextTokens).toBe(4096);
+    expect(local.contextTokens).toBe(chosen.record.overrides?.context_window_size);
+    const failure = await local.engine.complete({ messages: [{ role: "user", content: "x" }] }).catch((error) => error);
+    expect(failure).toBeInstanceOf(PromptTooLongError);
+    expect(failure.message).toContain(chosen.id);
   });
 
   it("fails to load a model missing from the app config, and refuses foreign hosts before sending anything", async () => {
