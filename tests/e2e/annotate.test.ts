@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp, screenshot, type OpenBrowser } from "./browser.ts";
+import { setNumber } from "./demo-steps.ts";
 import { startFakeLlmServer, startModelHost, type FakeLlmServer, type ModelHost } from "./fixtures/openai-server.ts";
 
 const TYPES = ["Chemical", "Disease"];
@@ -194,6 +195,55 @@ describe("annotation in a real browser", () => {
     const marks = page.getByTestId("note-text").locator("mark");
     await expect.poll(() => marks.allTextContents()).toEqual(["myalgiaDisease", "atorvastatinChemical"]);
     await screenshot(page, "annotate-note-view");
+    expect(open.errors).toEqual([]);
+  });
+
+  it("shows the model reviewed or imported pool notes as examples, and does not annotate them", async () => {
+    server = await startFakeLlmServer(LEXICON, TYPES);
+    open = await openApp();
+    const { page } = open;
+    await expect.poll(() => page.getByTestId("note-count").textContent(), { timeout: 30_000 }).toBe("16 notes");
+    // Three annotated pool notes arrive with an import: short ones, one with both types.
+    const annotated = [
+      { id: "ex-1", text: "Aspirin given for chest pain.", entities: [{ start: 0, end: 7, type: "Chemical" }, { start: 18, end: 28, type: "Disease" }] },
+      { id: "ex-2", text: "Metformin refilled.", entities: [{ start: 0, end: 9, type: "Chemical" }] },
+      { id: "ex-3", text: "Long note. ".repeat(300) + "HTN.", entities: [{ start: 3300, end: 3303, type: "Disease" }] },
+    ];
+    await page.getByTestId("file-input").setInputFiles({ name: "annotated.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(annotated.map((note) => JSON.stringify(note)).join("\n")) });
+    await page.getByTestId("import-report").waitFor({ timeout: 60_000 });
+    await toAnnotateStep(page);
+    await chooseServer(page, server.baseUrl);
+    await consent(page);
+
+    // Two examples by default: the note with both types, then the shorter of the others.
+    const list = page.getByTestId("example-list").locator("li");
+    await expect.poll(() => list.allTextContents()).toEqual([
+      "ex-1 · 29 characters · Chemical, Disease · imported",
+      "ex-2 · 19 characters · Chemical · imported",
+    ]);
+    const pool = POOL.length + annotated.length;
+    await expect.poll(() => page.getByTestId("pool-scope").textContent()).toContain(`${pool - 2} pool notes (of ${pool}: the examples are left out)`);
+    await screenshot(page, "annotate-examples");
+
+    await page.getByTestId("start-run").click();
+    await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(pool - 2));
+    const sent = server.requests.filter((request) => request.messages !== undefined);
+    expect(sent).toHaveLength(pool - 2);
+    expect(server.notes()).not.toContain(annotated[0].text);
+    expect(server.notes()).not.toContain(annotated[1].text);
+    expect(server.notes()).toContain(annotated[2].text);
+    for (const request of sent) {
+      const messages = request.messages!;
+      expect(messages.map((message) => message.role)).toEqual(["system", "user", "assistant", "user", "assistant", "user"]);
+      expect(messages[1].content).toContain(annotated[0].text);
+      expect(messages[2].content).toBe("Chemical: Aspirin\nDisease: chest pain");
+      expect(messages[4].content).toBe("Chemical: Metformin");
+    }
+
+    // With none, the prompt is the schema and the guideline alone, and every pool note is annotated.
+    await setNumber(page, "example-count", 0);
+    expect(await page.getByTestId("example-list").count()).toBe(0);
+    expect(await page.getByTestId("pool-scope").textContent()).toContain(`${pool} pool notes.`);
     expect(open.errors).toEqual([]);
   });
 

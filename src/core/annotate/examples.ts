@@ -5,9 +5,9 @@
 // (PromptContext.forbiddenIds), so a note moved to gold after it was picked is caught too.
 
 import { NotFoundError } from "../errors.ts";
-import { annotationsForNote } from "../store/annotations.ts";
+import { annotationsForNote, listAnnotations } from "../store/annotations.ts";
 import type { AnnotationRow, AppDatabase } from "../store/db.ts";
-import { getNotes, listNoteIds } from "../store/notes.ts";
+import { findNotes, getNotes, listNoteIds } from "../store/notes.ts";
 import { ExampleLeakError } from "./errors.ts";
 import type { FewShotExample } from "./prompt.ts";
 
@@ -37,4 +37,55 @@ export async function fewShotExamples(db: AppDatabase, noteIds: readonly number[
       return example;
     }),
   );
+}
+
+/** A pool note that could be shown as an example: it has a person's review or imported annotations. */
+export interface ExampleCandidate {
+  noteId: number;
+  externalId: string;
+  chars: number;
+  /** Entity types of its spans. */
+  types: string[];
+  origin: "human" | "import";
+}
+
+/** Candidates looked at: enough to find short notes that cover the types, without reading every note of a large import. */
+const CANDIDATE_LIMIT = 500;
+
+/** The project's pool notes with a reference annotation, reviewed ones first (at most 500). */
+export async function exampleCandidates(db: AppDatabase, projectId: string): Promise<ExampleCandidate[]> {
+  const [human, imported] = await Promise.all([listAnnotations(db, projectId, "human"), listAnnotations(db, projectId, "import")]);
+  const origin = new Map<number, "human" | "import">();
+  for (const row of human) origin.set(row.noteId, "human");
+  for (const row of imported) if (row.runId === "" && !origin.has(row.noteId)) origin.set(row.noteId, "import");
+  const ids = [...origin.keys()].sort((a, b) => (origin.get(a) === origin.get(b) ? a - b : origin.get(a) === "human" ? -1 : 1)).slice(0, CANDIDATE_LIMIT * 4);
+  const candidates: ExampleCandidate[] = [];
+  for (const note of await findNotes(db, ids)) {
+    if (note.split !== "pool" || candidates.length >= CANDIDATE_LIMIT) continue;
+    const row = reference(await annotationsForNote(db, note.id));
+    if (!row) continue;
+    candidates.push({ noteId: note.id, externalId: note.externalId, chars: note.text.length, types: [...new Set(row.spans.map((span) => span.type))].sort(), origin: origin.get(note.id)! });
+  }
+  return candidates;
+}
+
+/**
+ * `count` examples: short notes (at most `maxChars`, else the shortest there are) that
+ * together show as many entity types as possible. Greedy: each pick adds the most types
+ * not yet shown, then is shorter, then reviewed before imported, then older.
+ */
+export function chooseExamples(candidates: readonly ExampleCandidate[], count: number, maxChars = 2000): ExampleCandidate[] {
+  const short = candidates.filter((candidate) => candidate.chars <= maxChars && candidate.types.length > 0);
+  const pool = short.length >= count ? short : [...candidates].filter((candidate) => candidate.types.length > 0).sort((a, b) => a.chars - b.chars).slice(0, count);
+  const chosen: ExampleCandidate[] = [];
+  const shown = new Set<string>();
+  const left = [...pool];
+  while (chosen.length < count && left.length > 0) {
+    const gain = (candidate: ExampleCandidate) => candidate.types.filter((type) => !shown.has(type)).length;
+    left.sort((a, b) => gain(b) - gain(a) || a.chars - b.chars || (a.origin === b.origin ? 0 : a.origin === "human" ? -1 : 1) || a.noteId - b.noteId);
+    const next = left.shift()!;
+    chosen.push(next);
+    for (const type of next.types) shown.add(type);
+  }
+  return chosen;
 }

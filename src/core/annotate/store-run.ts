@@ -51,7 +51,8 @@ import {
 import { annotateNote, type AnnotatorBackend, type LlmOptions, type NoteAnnotation, type NoteInput } from "./annotator.ts";
 import { openAiEndpoint, type ChatEngine } from "./chat.ts";
 import { CONSTRAINED_FORMAT, DEFAULT_FORMAT, type FormatName } from "./format.ts";
-import { promptHash } from "./prompt.ts";
+import { evaluationNoteIds, fewShotExamples } from "./examples.ts";
+import { promptHash, type FewShotExample } from "./prompt.ts";
 import { runAnnotation, type PauseControl, type RunProgress, type RunSummary } from "./run.ts";
 import type { TermList } from "./terms.ts";
 
@@ -71,6 +72,8 @@ export interface AnnotateRunConfig {
   format: FormatName;
   /** Decoding held to the format's grammar (WebLLM); absent for runs that send none. */
   grammar?: boolean;
+  /** Ids of the pool notes shown to the model as few-shot examples; a run does not annotate them. */
+  examples?: number[];
   /** Hash of the prompt template (schema, guideline, format); absent for term lists. */
   promptHash?: string;
   parameters: Pick<LlmOptions, "temperature" | "samples" | "threshold" | "seed" | "maxTokens" | "chunkChars">;
@@ -100,15 +103,21 @@ export function formatFor(backend: BackendConfig): { format: FormatName; grammar
   return backend.kind === "webllm" ? { format: CONSTRAINED_FORMAT, grammar: true } : { format: DEFAULT_FORMAT, grammar: false };
 }
 
-export function runConfig(
-  schema: TaskSchema,
-  backend: BackendConfig,
-  parameters: AnnotateRunConfig["parameters"] = {},
-  purpose: AnnotateRunConfig["purpose"] = "pool",
-  checks?: string,
-): AnnotateRunConfig {
+export interface RunConfigOptions {
+  parameters?: AnnotateRunConfig["parameters"];
+  purpose?: AnnotateRunConfig["purpose"];
+  /** For a gold check: the pool run it repeats. */
+  checks?: string;
+  /** Few-shot examples for the prompt (pool notes with reviewed or imported annotations; examples.ts). */
+  examples?: readonly FewShotExample[];
+}
+
+export function runConfig(schema: TaskSchema, backend: BackendConfig, options: RunConfigOptions = {}): AnnotateRunConfig {
   if (backend.kind === "endpoint") assertConsent(backend);
+  const purpose = options.purpose ?? "pool";
   const { format, grammar } = formatFor(backend);
+  const llm = backend.kind === "webllm" || backend.kind === "endpoint";
+  const examples = llm ? (options.examples ?? []) : [];
   return {
     purpose,
     split: purpose === "pool" ? "pool" : "gold",
@@ -116,9 +125,10 @@ export function runConfig(
     origin: "llm",
     format,
     ...(grammar ? { grammar } : {}),
-    ...(backend.kind === "terms" || backend.kind === "model" ? {} : { promptHash: promptHash({ schema, format, grammar }) }),
-    parameters,
-    ...(checks ? { checks } : {}),
+    ...(examples.length > 0 ? { examples: examples.map((example) => Number(example.id)) } : {}),
+    ...(llm ? { promptHash: promptHash({ schema, format, grammar, examples }) } : {}),
+    parameters: options.parameters ?? {},
+    ...(options.checks ? { checks: options.checks } : {}),
   };
 }
 
@@ -129,7 +139,8 @@ export function assertConsent(backend: Extract<BackendConfig, { kind: "endpoint"
 }
 
 export async function createAnnotationRun(db: AppDatabase, projectId: string, config: AnnotateRunConfig): Promise<RunRow> {
-  const total = (await listNoteIds(db, projectId, config.split)).length;
+  const examples = new Set(config.examples ?? []);
+  const total = (await listNoteIds(db, projectId, config.split)).filter((id) => !examples.has(id)).length;
   const progress: AnnotateRunProgress = { done: 0, total, failed: 0, tokensPerSecond: 0, failures: {} };
   return createRun(db, { projectId, kind: "annotate", config, progress });
 }
@@ -216,7 +227,11 @@ export async function runStored(options: StoredRunOptions): Promise<RunSummary> 
   const run = await getRun(db, runId);
   const config = run.config as AnnotateRunConfig;
   const done = await noteIdsDoneByRun(db, runId);
-  const allIds = await listNoteIds(db, run.projectId, config.split);
+  // The examples' notes: read now (a note moved to gold or dev since is refused), and not annotated by the run.
+  const exampleIds = new Set(config.examples ?? []);
+  const examples = exampleIds.size > 0 ? await fewShotExamples(db, [...exampleIds]) : undefined;
+  const forbiddenIds = examples ? await evaluationNoteIds(db, run.projectId) : undefined;
+  const allIds = (await listNoteIds(db, run.projectId, config.split)).filter((id) => !exampleIds.has(id));
   const ids = options.only ? allIds.filter((id) => options.only!.has(id)) : allIds;
   const progress = progressOf(run);
   progress.total = allIds.length;
@@ -241,7 +256,7 @@ export async function runStored(options: StoredRunOptions): Promise<RunSummary> 
   const runOptions = {
     notes: notes(),
     annotate: (note: NoteInput, signal?: AbortSignal) =>
-      annotateNote(note, { schema: options.schema, backend: options.backend, signal, format: config.format, grammar: config.grammar }),
+      annotateNote(note, { schema: options.schema, backend: options.backend, signal, format: config.format, grammar: config.grammar, examples, forbiddenIds }),
     // The generator skips done notes; this catches a note written meanwhile (another tab).
     isDone: (id: string) => done.has(Number(id)),
     save: async (id: string, result: NoteAnnotation) => {

@@ -22,6 +22,7 @@ import {
   type ModelBuild,
   type ModelHosts,
 } from "../../core/annotate/models.ts";
+import { chooseExamples, exampleCandidates, fewShotExamples, type ExampleCandidate } from "../../core/annotate/examples.ts";
 import { PauseControl } from "../../core/annotate/run.ts";
 import {
   backendFor,
@@ -159,6 +160,13 @@ export class AnnotateState {
   models = $state.raw<ModelRow[]>([]);
   sourceModelId = $state<string | null>(null);
 
+  /** The backend is an LLM with a prompt (WebLLM or a server). */
+  usesPrompt = $derived(this.backend === "webllm" || this.backend === "endpoint");
+
+  // Few-shot examples (LLM backends): reviewed or imported pool notes, chosen to show the most types.
+  exampleCount = $state(2);
+  candidates = $state.raw<ExampleCandidate[]>([]);
+
   // Runs.
   runs = $state.raw<RunView[]>([]);
   progress = $state.raw<AnnotateRunProgress | null>(null);
@@ -191,6 +199,10 @@ export class AnnotateState {
       this.consentedUrl = carried;
     }
   }
+
+  examples = $derived(this.usesPrompt ? chooseExamples(this.candidates, Math.max(0, Math.floor(this.exampleCount || 0))) : []);
+  /** What a new run annotates: the pool without the examples' notes. */
+  notesToAnnotate = $derived(Math.max(0, this.poolCount - this.examples.length));
 
   entry = $derived(this.entries.find((entry) => entry.family === this.family) ?? null);
   shaderF16 = $derived(this.gpu?.adapter?.features.includes("shader-f16") ?? false);
@@ -384,6 +396,11 @@ export class AnnotateState {
 
   // --- Runs -------------------------------------------------------------------------------------
 
+  /** The notes that could be examples: they change with reviews and imports, so they are read when the step is shown. */
+  async refreshExamples(): Promise<void> {
+    this.candidates = await exampleCandidates(this.db, this.projectId);
+  }
+
   async refreshRuns(): Promise<void> {
     const [rows, pool, gold] = await Promise.all([
       listRuns(this.db, this.projectId, "annotate"),
@@ -427,7 +444,9 @@ export class AnnotateState {
   async start(): Promise<void> {
     if (this.running) return;
     await this.attempt(async () => {
-      const config = runConfig(this.schema(), this.backendConfig(), { temperature: 0 });
+      const backend = this.backendConfig();
+      const examples = await fewShotExamples(this.db, this.examples.map((example) => example.noteId));
+      const config = runConfig(this.schema(), backend, { parameters: { temperature: 0 }, examples });
       const run = await createAnnotationRun(this.db, this.projectId, config);
       await this.execute(run.id, config);
     });
@@ -452,7 +471,9 @@ export class AnnotateState {
     const view = this.runs.find((item) => item.run.id === poolRunId);
     if (!view || this.running) return;
     await this.attempt(async () => {
-      const config = runConfig(this.schema(), view.config.backend, view.config.parameters, "gold-check", poolRunId);
+      // The same prompt as the pool run: its examples too (pool notes, never gold).
+      const examples = await fewShotExamples(this.db, view.config.examples ?? []);
+      const config = runConfig(this.schema(), view.config.backend, { parameters: view.config.parameters, purpose: "gold-check", checks: poolRunId, examples });
       const run = await createAnnotationRun(this.db, this.projectId, config);
       await this.execute(run.id, config);
     });

@@ -65,7 +65,7 @@ const endpoint: BackendConfig = { kind: "endpoint", url: "http://127.0.0.1:9/v1"
 describe("stored annotation runs", () => {
   it("resumes after a reload mid-run without repeating or duplicating a note", async () => {
     const { db, project, poolIds } = await setup();
-    const run = await createAnnotationRun(db, project.id, runConfig(schema, endpoint, { temperature: 0 }));
+    const run = await createAnnotationRun(db, project.id, runConfig(schema, endpoint, { parameters: { temperature: 0 } }));
     expect(runProgress(run).total).toBe(6);
 
     // Page 1: the fourth note never comes back; the page is then closed (reload).
@@ -143,7 +143,7 @@ describe("stored annotation runs", () => {
   });
 
   it("records backend, prompt hash and parameters; refuses an endpoint without consent for its exact URL", async () => {
-    const config = runConfig(schema, endpoint, { temperature: 0, maxTokens: 512 });
+    const config = runConfig(schema, endpoint, { parameters: { temperature: 0, maxTokens: 512 } });
     expect(config).toMatchObject({ purpose: "pool", split: "pool", origin: "llm", format: "type-rows", parameters: { temperature: 0, maxTokens: 512 }, backend: { kind: "endpoint", url: endpoint.url } });
     expect(config.promptHash).toMatch(/\w{8,}/);
     expect(config.grammar).toBeUndefined();
@@ -188,7 +188,7 @@ describe("stored annotation runs", () => {
     expect(await goldNotesWithSpans(db, project.id)).toBe(2);
     const lists = [{ type: "Chemical", terms: ["aspirin", "metformin"] }, { type: "Disease", terms: ["bleeding"] }];
     const pool = await createAnnotationRun(db, project.id, runConfig(schema, { kind: "terms", lists }));
-    const check = await createAnnotationRun(db, project.id, runConfig(schema, { kind: "terms", lists }, {}, "gold-check", pool.id));
+    const check = await createAnnotationRun(db, project.id, runConfig(schema, { kind: "terms", lists }, { purpose: "gold-check", checks: pool.id }));
     expect(runProgress(check).total).toBe(2);
     await runStored({ db, runId: check.id, schema, backend: { kind: "terms", lists } });
     const result = await goldCheck(db, project.id, check.id);
@@ -244,7 +244,7 @@ describe("stored annotation runs", () => {
       notes: [{ noteId: pool.noteIds[0], externalId: "p0", mentions: row.meta!.unplaced, relations: row.meta!.unplacedRelations }],
     });
 
-    const check = await createAnnotationRun(db, project.id, runConfig(IE_SCHEMA, endpoint, {}, "gold-check", run.id));
+    const check = await createAnnotationRun(db, project.id, runConfig(IE_SCHEMA, endpoint, { purpose: "gold-check", checks: run.id }));
     await runStored({ db, runId: check.id, schema: IE_SCHEMA, backend: { kind: "llm", engine } });
     const scores = await goldCheck(db, project.id, check.id);
     expect(scores.notes).toBe(2);
@@ -271,7 +271,7 @@ describe("stored annotation runs", () => {
     await runStored({ db, runId: run.id, schema, backend: { kind: "llm", engine: fakeEngine(lexiconAnswer) } });
     const rows = await listAnnotations(db, project.id, "llm", run.id);
     expect(rows.every((row) => row.relations === undefined && row.labels === undefined)).toBe(true);
-    const check = await goldCheck(db, project.id, (await createAnnotationRun(db, project.id, runConfig(schema, endpoint, {}, "gold-check", run.id))).id);
+    const check = await goldCheck(db, project.id, (await createAnnotationRun(db, project.id, runConfig(schema, endpoint, { purpose: "gold-check", checks: run.id }))).id);
     expect(check.attributes ?? check.relations ?? check.labels).toBeUndefined();
   });
 });
