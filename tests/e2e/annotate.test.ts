@@ -240,10 +240,40 @@ describe("annotation in a real browser", () => {
       expect(messages[4].content).toBe("Chemical: Metformin");
     }
 
+    expect(sent.every((request) => request.temperature === 0 && request.n === 1)).toBe(true);
+
     // With none, the prompt is the schema and the guideline alone, and every pool note is annotated.
     await setNumber(page, "example-count", 0);
     expect(await page.getByTestId("example-list").count()).toBe(0);
     expect(await page.getByTestId("pool-scope").textContent()).toContain(`${pool} pool notes.`);
+    expect(open.errors).toEqual([]);
+  });
+
+  it("asks for several samples at the chosen temperature (self-consistency), and refuses settings that cannot work", async () => {
+    server = await startFakeLlmServer(LEXICON, TYPES);
+    open = await openApp();
+    const { page } = open;
+    await toAnnotateStep(page);
+    await chooseServer(page, server.baseUrl);
+    await consent(page);
+    expect(await page.getByTestId("temperature").count()).toBe(0);
+    await setNumber(page, "samples", 3);
+    await setNumber(page, "temperature", 0.8);
+    await setNumber(page, "threshold", 0.6);
+    await setNumber(page, "temperature", 0);
+    await expect.poll(() => page.getByTestId("sampling-error").textContent()).toContain("temperature must be above 0");
+    expect(await page.getByTestId("start-run").isDisabled()).toBe(true);
+    await setNumber(page, "temperature", 0.8);
+    expect(await page.getByTestId("sampling-error").count()).toBe(0);
+
+    await page.getByTestId("start-run").click();
+    await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
+    // The server gives one answer per call: each note is asked again until it has three.
+    const sent = server.requests.filter((request) => request.messages !== undefined);
+    expect(sent.map((request) => request.n)).toEqual(POOL.flatMap(() => [3, 2, 1]));
+    expect(sent.every((request) => request.temperature === 0.8)).toBe(true);
+    const runId = await latestRunId(page);
+    expect(await page.locator(`tr[data-run-id="${runId}"]`).textContent()).toContain("3 samples");
     expect(open.errors).toEqual([]);
   });
 

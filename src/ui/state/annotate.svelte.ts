@@ -167,6 +167,11 @@ export class AnnotateState {
   exampleCount = $state(2);
   candidates = $state.raw<ExampleCandidate[]>([]);
 
+  // Answers per note: one greedy answer, or self-consistency over several samples.
+  samples = $state(1);
+  temperature = $state(0.7);
+  threshold = $state(0.5);
+
   // Runs.
   runs = $state.raw<RunView[]>([]);
   progress = $state.raw<AnnotateRunProgress | null>(null);
@@ -201,6 +206,20 @@ export class AnnotateState {
   }
 
   examples = $derived(this.usesPrompt ? chooseExamples(this.candidates, Math.max(0, Math.floor(this.exampleCount || 0))) : []);
+  /** Why the sampling settings cannot be used, or null. */
+  samplingProblem = $derived.by(() => {
+    if (!Number.isInteger(this.samples) || this.samples < 1 || this.samples > 10) return "Samples must be a whole number from 1 to 10.";
+    if (this.samples === 1) return null;
+    if (!(this.temperature > 0 && this.temperature <= 2)) return "With several samples the temperature must be above 0 (answers would all be the same) and at most 2.";
+    if (!(this.threshold > 0 && this.threshold <= 1)) return "The share of samples must be above 0 and at most 1.";
+    return null;
+  });
+
+  /** The run's sampling parameters. */
+  private parameters(): AnnotateRunConfig["parameters"] {
+    return this.samples > 1 ? { samples: this.samples, temperature: this.temperature, threshold: this.threshold } : { temperature: 0 };
+  }
+
   /** What a new run annotates: the pool without the examples' notes. */
   notesToAnnotate = $derived(Math.max(0, this.poolCount - this.examples.length));
 
@@ -391,7 +410,8 @@ export class AnnotateState {
           ? this.consentGiven
           : this.backend === "model"
             ? this.sourceModelId !== null
-            : true),
+            : true) &&
+      !(this.usesPrompt && this.samplingProblem),
   );
 
   // --- Runs -------------------------------------------------------------------------------------
@@ -446,7 +466,7 @@ export class AnnotateState {
     await this.attempt(async () => {
       const backend = this.backendConfig();
       const examples = await fewShotExamples(this.db, this.examples.map((example) => example.noteId));
-      const config = runConfig(this.schema(), backend, { parameters: { temperature: 0 }, examples });
+      const config = runConfig(this.schema(), backend, { parameters: this.usesPrompt ? this.parameters() : {}, examples });
       const run = await createAnnotationRun(this.db, this.projectId, config);
       await this.execute(run.id, config);
     });
