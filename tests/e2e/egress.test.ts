@@ -181,7 +181,8 @@ describe("what leaves the browser", () => {
 
     await importDropped(page);
     await allowEndpoint(page, server.baseUrl);
-    expect(await page.getByTestId("note-count").textContent()).toBe(`${16 + DROPPED.length} notes`);
+    // The count is read after the reload that let the server in.
+    await expect.poll(() => page.getByTestId("note-count").textContent()).toBe(`${16 + DROPPED.length} notes`);
     await chooseServer(page, server.baseUrl);
     await page.getByTestId("consent-checkbox").check();
     await page.getByTestId("start-run").click();
@@ -361,7 +362,7 @@ postMessage(tries);`,
     // The app still works offline: the demo's notes are there.
     await page.getByRole("button", { name: "Close" }).click();
     await page.getByTestId("step-notes").click();
-    expect(await page.getByTestId("note-count").textContent()).toBe("16 notes");
+    await expect.poll(() => page.getByTestId("note-count").textContent()).toBe("16 notes");
     // What was refused is refused loudly (CSP reports), and nothing else went wrong.
     expect(open.errors.filter((error) => !/Content Security Policy|violates|Refused to connect|Failed to load resource|ERR_/.test(error))).toEqual([]);
   });
