@@ -399,6 +399,39 @@ describe("annotation in a real browser", () => {
     expect(await error.textContent()).toContain(`could not be downloaded from ${host.baseUrl}/mirror/${buildId}/resolve/main/`);
   });
 
+  it("lists the models in the browser's cache with their size, and deletes one with WebLLM's own cache code", async () => {
+    open = await openApp();
+    const { page } = open;
+    await toAnnotateStep(page);
+    await expect.poll(() => page.getByTestId("cached-models").textContent(), { timeout: 30_000 }).toContain("No model is cached");
+    const buildId = await page.getByTestId("model-build").locator("strong").textContent();
+    // What WebLLM leaves after a download (weights under the configured host, by its tensor-cache.json), put there by hand.
+    const weightsUrl = `https://huggingface.co/mlc-ai/${buildId}/resolve/main/`;
+    await page.evaluate(async (base) => {
+      const cache = await caches.open("webllm/model");
+      const records = [
+        { dataPath: "params_shard_0.bin", nbytes: 1_500_000 },
+        { dataPath: "params_shard_1.bin", nbytes: 500_000 },
+      ];
+      await cache.put(`${base}tensor-cache.json`, new Response(JSON.stringify({ records })));
+      for (const record of records) await cache.put(`${base}${record.dataPath}`, new Response(new Uint8Array(16)));
+    }, weightsUrl);
+    // Shown the next time the step opens.
+    await page.getByTestId("step-notes").click();
+    await toAnnotateStep(page);
+    const item = page.getByTestId("cached-models").locator(`li[data-model-id="${buildId}"]`);
+    await expect.poll(() => item.textContent(), { timeout: 30_000 }).toContain(`${buildId} · 2 MB`);
+    expect(await page.getByTestId("cache-state").textContent()).toBe("In the browser's cache.");
+    await screenshot(page, "annotate-cached-models");
+
+    await item.getByTestId("delete-cached").click();
+    await expect.poll(() => page.getByTestId("cached-models").textContent()).toContain("No model is cached");
+    expect(await page.getByTestId("cache-state").textContent()).toBe("Not downloaded yet.");
+    const left = await page.evaluate(async () => (await (await caches.open("webllm/model")).keys()).map((request) => request.url));
+    expect(left).toEqual([]);
+    expect(open.errors).toEqual([]);
+  });
+
   it("annotates with the user's term lists and patterns, with no server at all", async () => {
     open = await openApp();
     const { page } = open;

@@ -214,6 +214,15 @@ export async function fetchWeightsBytes(record: ModelRecord, doFetch: typeof fet
   return undefined;
 }
 
+/** The Cache Storage bucket where WebLLM keeps model weights (with their tensor-cache.json). */
+export const WEIGHTS_CACHE = "webllm/model";
+
+/** The weights' size of a cached model, from the tensor-cache.json WebLLM keeps beside them; undefined when it is not there. */
+export async function cachedWeightsBytes(record: ModelRecord, storage: CacheStorage = globalThis.caches): Promise<number | undefined> {
+  const cache = await storage.open(WEIGHTS_CACHE);
+  return fetchWeightsBytes(record, async (url) => (await cache.match(String(url))) ?? new Response(null, { status: 404 }));
+}
+
 // --- WebLLM -----------------------------------------------------------------------------
 
 /** The part of `@mlc-ai/web-llm` the app uses; a test passes its own. */
@@ -301,6 +310,12 @@ export async function isModelCached(modelId: string, appConfig: AppConfig, webll
   return (webllm ?? (await importWebLlm())).hasModelInCache(modelId, appConfig);
 }
 
-export async function deleteCachedModel(modelId: string, appConfig: AppConfig, webllm?: WebLlmModule): Promise<void> {
+/**
+ * Deletes what WebLLM keeps of a model: weights, library, tokenizer and config, and the
+ * weights' tensor-cache.json, which WebLLM 0.2.86 leaves behind when it deletes the shards.
+ */
+export async function deleteCachedModel(modelId: string, appConfig: AppConfig, webllm?: WebLlmModule, storage: CacheStorage = globalThis.caches): Promise<void> {
   await (webllm ?? (await importWebLlm())).deleteModelAllInfoInCache(modelId, appConfig);
+  const record = appConfig.model_list.find((item) => item.model_id === modelId);
+  if (record) await (await storage.open(WEIGHTS_CACHE)).delete(new URL("tensor-cache.json", record.model).href);
 }

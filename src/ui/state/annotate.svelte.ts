@@ -6,6 +6,7 @@
 import { judgeModel, probeGpu, type GpuReport, type Verdict } from "../../core/annotate/capability.ts";
 import {
   appConfigFor,
+  cachedWeightsBytes,
   catalogue,
   chooseBuild,
   deleteCachedModel,
@@ -139,6 +140,9 @@ export class AnnotateState {
   family = $state("Qwen2.5 3B Instruct");
   hosts = $state<ModelHosts>(readJson(HOSTS_KEY, { ...PUBLIC_HOSTS }));
   cached = $state<boolean | null>(null);
+  /** Every build of the catalogue found in the browser's cache, with its weights' size. */
+  cachedModels = $state.raw<{ build: ModelBuild; bytes?: number }[]>([]);
+  cacheProblem = $state<string | null>(null);
   weightsBytes = $state<number | undefined>(undefined);
   loadProgress = $state.raw<InitProgressReport | null>(null);
   loading = $state(false);
@@ -265,13 +269,21 @@ export class AnnotateState {
     void this.refreshCache();
   }
 
-  /** Quietly: a cache that cannot be read shows as unknown, and an earlier error stays on screen. */
+  /** What the browser's cache holds: the chosen build, and every build of the catalogue. A cache that cannot be read is said so. */
   async refreshCache(): Promise<void> {
-    if (!this.build) return;
     try {
-      this.cached = await isModelCached(this.build.id, this.appConfig());
-    } catch {
+      const builds = this.entries.flatMap((entry) => [entry.f16, entry.f32]).filter((build): build is ModelBuild => build !== undefined);
+      const found: { build: ModelBuild; bytes?: number }[] = [];
+      for (const build of builds) {
+        const appConfig = this.appConfig(build);
+        if (await isModelCached(build.id, appConfig)) found.push({ build, bytes: await cachedWeightsBytes(appConfig.model_list[0]) });
+      }
+      this.cachedModels = found;
+      this.cached = this.build ? found.some((item) => item.build.id === this.build!.id) : null;
+      this.cacheProblem = null;
+    } catch (error) {
       this.cached = null;
+      this.cacheProblem = `The browser's model cache cannot be read here (${(error as Error).message}).`;
     }
   }
 
@@ -312,11 +324,12 @@ export class AnnotateState {
     this.worker = null;
   }
 
-  async deleteCache(): Promise<void> {
-    if (!this.build) return;
+  /** Deletes a build's weights, library and config from the browser's cache (the chosen build by default). */
+  async deleteCache(build = this.build): Promise<void> {
+    if (!build) return;
     await this.attempt(async () => {
-      if (this.local?.modelId === this.build!.id) await this.unloadModel();
-      await deleteCachedModel(this.build!.id, this.appConfig());
+      if (this.local?.modelId === build.id) await this.unloadModel();
+      await deleteCachedModel(build.id, this.appConfig(build));
       await this.refreshCache();
     });
   }
