@@ -151,6 +151,33 @@ describe("attributes, relations and document labels in the app", () => {
     expect(open.errors).toEqual([]);
   });
 
+  it("draw a learning curve of a document-label head: one run per size, the task's F1 per point, no source row", async () => {
+    open = await openPainClinic();
+    const { page } = open;
+    await toStep(page, "train", "train-panel");
+    await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    await page.getByTestId("source-human").check();
+    await page.getByTestId("task-document-urgency").check();
+    await setNumber(page, "hp-epochs", 2);
+    await setNumber(page, "hp-batch", 4);
+    await toStep(page, "evaluate", "evaluate-panel");
+    expect(await page.getByTestId("curve-task").textContent()).toContain('Trains: Document label "urgency" (a base model has no such head, so there is no source row)');
+    await expect.poll(() => page.getByTestId("curve-sizes").inputValue(), { timeout: 30_000 }).not.toBe("");
+    await page.getByTestId("curve-sizes").fill("4, all");
+    await page.getByTestId("start-curve").click();
+    await expect.poll(() => page.getByTestId("curve-point").count(), { timeout: 150_000 }).toBe(2);
+    const table = page.getByTestId("curve-table");
+    expect(await table.locator("thead th").allTextContents()).toEqual(["Training notes", "F1", "P", "R", "Steps"]);
+    expect(await table.locator("tr.source").count()).toBe(0);
+    const rows = await page.getByTestId("curve-point").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    // 12 pool notes (16 less 4 gold) less those kept for dev; each F1 a percentage.
+    expect(rows.map((row) => row[0])).toEqual(["4", expect.stringMatching(/^\d+$/)]);
+    for (const row of rows) expect(Number(row[1])).toBeGreaterThanOrEqual(0);
+    expect(Number(await page.getByTestId("curve-chart").getAttribute("data-points"))).toBe(2);
+    await screenshot(page, "ie-app-4-document-curve");
+    expect(open.errors).toEqual([]);
+  });
+
   it("label each note with a document-label head in the Extract step, without an entity model, and download the labels", async () => {
     open = await openPainClinic();
     const { page } = open;

@@ -8,19 +8,28 @@
 // - Each point is an ordinary training run, recorded with its configuration and provenance
 //   and marked with the curve's run id. Its model is deleted once scored: a curve of a
 //   BERT-base model would otherwise keep a copy of the weights per point.
+// - The Train step's task decides what each point trains: entities (scored by span F1
+//   against the source model), or an attribute, relation or document-label head (scored by
+//   the task's F1 on the gold notes given their entities, as the Evaluate step scores it;
+//   a base model has no such head, so such a curve has no source row).
 // - One "curve" run row holds the request and the points so far. A curve cut by a reload,
 //   a cancel or a lost GPU resumes: scored points are kept, a point that was training
 //   resumes from its checkpoint, and a point trained but not yet scored is scored.
 
 import { scoreStoredModel } from "../eval/compare.ts";
 import { curveMetrics, type CurveMetrics } from "../eval/learning-curve.ts";
+import { compareTaskModels } from "../eval/task-compare.ts";
 import { CancelledError, DeviceLostError, NotFoundError, SettingError, toErrorData, type ErrorData } from "../errors.ts";
 import type { AppDatabase, RunRow } from "../store/db.ts";
 import { deleteModel, getModel } from "../store/models.ts";
+import { getProject } from "../store/projects.ts";
 import { createRun, getRun, listRuns, updateRun } from "../store/runs.ts";
+import { continueRun, startRun } from "./any-run.ts";
 import type { Backend } from "./ort-session.ts";
 import { planTraining } from "./run-data.ts";
-import { runTraining, startTrainingRun, type TrainProgress, type TrainProgressEvent, type TrainRunConfig, type TrainRunRequest, type TrainSummary } from "./run.ts";
+import type { TrainProgress, TrainProgressEvent, TrainRunConfig, TrainRunRequest, TrainSummary } from "./run.ts";
+import { taskChoiceFor } from "./task-run.ts";
+import { isTaskRequest } from "./tasks.ts";
 
 /** The sizes a curve offers by default, below the number of training notes (which is added last). */
 export const CURVE_LADDER = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
@@ -46,7 +55,7 @@ export interface CurvePoint {
 }
 
 export interface CurveResult {
-  /** The base model on the gold notes: the curve's baseline. */
+  /** The base model on the gold notes: the curve's baseline (none for an attribute, relation or document-label curve). */
   source: { modelId: string; name: string; metrics: CurveMetrics } | null;
   points: CurvePoint[];
   /** Why the last attempt failed, when it did. */
@@ -85,6 +94,8 @@ export function normalizeSizes(sizes: readonly number[], available: number): num
 }
 
 export async function startLearningCurve(db: AppDatabase, request: CurveRequest): Promise<RunRow> {
+  // A task the schema lacks is refused now, not at the first point.
+  if (isTaskRequest(request)) taskChoiceFor((await getProject(db, request.projectId)).schema, request.task);
   const plan = await planTraining(db, request.projectId, request.source);
   const available = plan.trainNoteIds.length;
   if (available === 0) throw new NotFoundError("No training notes have annotations of the chosen source yet: annotate some first.");
@@ -108,7 +119,7 @@ export async function runLearningCurve(db: AppDatabase, curveRunId: string, opti
   await updateRun(db, curveRunId, { status: "running", progress: result });
 
   try {
-    if (!result.source) {
+    if (!result.source && !isTaskRequest(config)) {
       report("source", 0);
       const scores = await scoreStoredModel(db, config.projectId, config.baseModelId, { signal: options.signal });
       result.source = { modelId: scores.modelId, name: scores.name, metrics: curveMetrics(scores) };
@@ -118,11 +129,10 @@ export async function runLearningCurve(db: AppDatabase, curveRunId: string, opti
       if (result.points.some((point) => point.nNotes === nNotes)) continue;
       if (options.signal?.aborted) throw new CancelledError("learning curve");
       const train = await pointRun(db, config, curveRunId, nNotes);
-      const trained = train.status === "done" ? doneRun(train) : await runTraining(db, train.id, { backend: options.backend, signal: options.signal, onProgress: (event) => report("train", index, event) });
+      const trained = train.status === "done" ? doneRun(train) : await continueRun(db, train.id, { backend: options.backend, signal: options.signal, onProgress: (event) => report("train", index, event) });
       if (trained.status !== "done") throw new CancelledError("learning curve");
       report("score", index);
-      const scores = await scoreStoredModel(db, config.projectId, trained.modelId, { signal: options.signal });
-      result.points.push({ nNotes, runId: train.id, steps: trained.steps, metrics: curveMetrics(scores) });
+      result.points.push({ nNotes, runId: train.id, steps: trained.steps, metrics: await pointMetrics(db, config, trained.modelId, options.signal) });
       await save();
       await deleteModel(db, trained.modelId);
     }
@@ -140,6 +150,13 @@ export async function runLearningCurve(db: AppDatabase, curveRunId: string, opti
   }
 }
 
+/** A point's model on the gold notes: span metrics for entities, the task's F1, precision and recall for a head. */
+async function pointMetrics(db: AppDatabase, config: CurveConfig, modelId: string, signal: AbortSignal | undefined): Promise<CurveMetrics> {
+  if (!isTaskRequest(config)) return curveMetrics(await scoreStoredModel(db, config.projectId, modelId, { signal }));
+  const { summary } = (await compareTaskModels(db, config.projectId, null, modelId, { signal })).adapted.scores;
+  return { f1: summary.f1, precision: summary.precision, recall: summary.recall };
+}
+
 /** A point trained before a reload cut the curve off, before its model was scored. */
 function doneRun(run: RunRow): Pick<TrainSummary, "status" | "modelId" | "steps"> {
   return { status: "done", modelId: (run.config as TrainRunConfig).modelId, steps: (run.progress as TrainProgress | null)?.step ?? 0 };
@@ -153,7 +170,7 @@ async function pointRun(db: AppDatabase, config: CurveConfig, curveRunId: string
   });
   if (earlier) return earlier;
   const { sizes: _sizes, seed, available: _available, baseModelName: _name, ...request } = config;
-  return startTrainingRun(db, {
+  return startRun(db, {
     ...request,
     subset: { limit: nNotes, seed },
     curveRunId,

@@ -34,7 +34,7 @@ import { getProject } from "../store/projects.ts";
 import { createRun, getRun } from "../store/runs.ts";
 import { loadTokenizer } from "../text/tokenizer.ts";
 import type { StepModel } from "./model.ts";
-import { labelledNotes, planTraining } from "./run-data.ts";
+import { labelledNotes, planTraining, subsetOfPlan } from "./run-data.ts";
 import { initialWeights, readStoredFolder } from "./run-model.ts";
 import { BEST, type DevScore, adaptationOf, runStoredLoop, takePauseRequest } from "./run-loop.ts";
 import {
@@ -111,7 +111,7 @@ export async function startTaskRun(db: AppDatabase, request: TrainRunRequest & {
   const base = await getModel(db, request.baseModelId);
   await readStoredFolder(db, request.baseModelId); // it must have weights to train from
   const choice = taskChoiceFor(project.schema, request.task);
-  const plan = await planTraining(db, request.projectId, request.source);
+  const plan = subsetOfPlan(await planTraining(db, request.projectId, request.source), request.subset);
   if (plan.trainNoteIds.length === 0) {
     throw new NotFoundError(
       request.source === "human"

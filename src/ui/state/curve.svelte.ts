@@ -3,6 +3,7 @@
 // Train step's settings (base model, notes, hyperparameters). The newest curve is shown;
 // one the page lost (reload, crash) or a cancelled one resumes where it stopped.
 import { planTraining } from "../../core/train/run-data.ts";
+import type { TrainTask } from "../../core/train/tasks.ts";
 import { curveSizes, type CurveConfig, type CurveProgress, type CurveResult } from "../../core/train/curve.ts";
 import { DEFAULT_DATABASE_NAME, listRuns, type AppDatabase, type RunRow } from "../../core/store/index.ts";
 import type { CurveCall, RuntimeChoice } from "../../../workers/train-api.ts";
@@ -40,6 +41,8 @@ export class CurveState {
   }
 
   config = $derived((this.run?.config ?? null) as CurveConfig | null);
+  /** What the shown curve trains: the stored curve's task, else what a new one would train (the Train step's). */
+  task = $derived.by<TrainTask>(() => (this.config ? (this.config.task ?? { kind: "entities" }) : this.train.task));
   /** Stored as running, but not by this page: the page was reloaded or closed. */
   interrupted = $derived(!this.running && this.run?.status === "running");
   canResume = $derived(!this.running && (this.interrupted || this.run?.status === "cancelled" || this.run?.status === "failed"));
@@ -80,6 +83,7 @@ export class CurveState {
         hyper: $state.snapshot(train.hyper),
         sizes: this.parsedSizes(),
         seed: train.hyper.seed,
+        ...(train.task.kind === "entities" ? {} : { task: $state.snapshot(train.task) }),
       },
     });
   }

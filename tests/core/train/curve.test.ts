@@ -11,6 +11,7 @@ import { planTraining, subsetOfPlan } from "../../../src/core/train/run-data.ts"
 import { defaultHyperparameters, type TrainRunConfig } from "../../../src/core/train/run.ts";
 import { thrownBy } from "../../helpers.ts";
 import { setupProject } from "./run-fixtures.ts";
+import { setupTaskProject } from "./task-run-fixtures.ts";
 
 function curveRequest(fixture: { projectId: string; baseModelId: string }, sizes: number[]): CurveRequest {
   return {
@@ -112,5 +113,34 @@ describe("a learning curve", () => {
     expect(phases.every(([, n]) => n === 10)).toBe(true);
     expect((await listRuns(f.db, f.projectId, "train")).length).toBe(trainedBefore);
     expect((await getRun(f.db, curve.id)).status).toBe("done");
+  });
+
+  it("trains a document-label head per point when the Train step's task is one, scored by the task's F1, with no source row", async () => {
+    const f = await setupTaskProject();
+    const request = { ...curveRequest(f, [4, 1000]), task: { kind: "document", label: "status" } as const };
+    request.hyper = { ...request.hyper, epochs: 16, lr: 1e-2, patience: 0 };
+    const curve = await startLearningCurve(f.db, request);
+    const phases: CurveProgress["phase"][] = [];
+    const result = await runLearningCurve(f.db, curve.id, { onProgress: (p) => phases.push(p.phase) });
+
+    expect(result.source).toBeNull();
+    expect(phases).not.toContain("source");
+    const runs = (await listRuns(f.db, f.projectId, "train")).map((run) => run.config as TrainRunConfig);
+    expect(runs.map((config) => [config.task, config.plan.trainNoteIds.length]).sort((a, b) => (a[1] as number) - (b[1] as number))).toEqual([
+      [{ kind: "document", label: "status" }, 4],
+      [{ kind: "document", label: "status" }, result.points[1].nNotes],
+    ]);
+    for (const point of result.points) expect(Object.keys(point.metrics).sort()).toEqual(["f1", "precision", "recall"]);
+    // All the training notes: the same run as task-run.test.ts's, which labels every gold note right.
+    expect(result.points[1].metrics.f1).toBe(1);
+    expect(result.points[0].metrics.f1).toBeLessThanOrEqual(1);
+    expect((await listModels(f.db)).filter((model) => model.kind === "trained")).toEqual([]);
+  });
+
+  it("refuses a curve for a task the schema does not have before training anything", async () => {
+    const f = await setupTaskProject();
+    const request = { ...curveRequest(f, [4]), task: { kind: "document", label: "stage" } as const };
+    await expect(startLearningCurve(f.db, request)).rejects.toThrow('document label "stage"');
+    expect(await listRuns(f.db, f.projectId, "curve")).toEqual([]);
   });
 });
