@@ -69,6 +69,15 @@ export class ExampleLeakError extends AppError {
   }
 }
 
+/**
+ * The annotator cannot answer any more note: the local model was unloaded (WebLLM unloads
+ * it when the GPU device is lost). A run stops on it instead of failing every note left,
+ * and resumes once the model is loaded again.
+ */
+export class EngineLostError extends AppError {
+  override name = "EngineLostError";
+}
+
 /** The prompt (schema, guideline, examples, note) does not fit the model's context. */
 export class PromptTooLongError extends AppError {
   override name = "PromptTooLongError";

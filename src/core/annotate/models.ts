@@ -16,7 +16,7 @@
 import type { AppConfig, InitProgressReport, ModelRecord } from "@mlc-ai/web-llm";
 import { AppError } from "../errors.ts";
 import { webLlmEngine, type ChatEngine, type WebLlmLike } from "./chat.ts";
-import { CONTEXT_OVERFLOW, PromptTooLongError } from "./errors.ts";
+import { CONTEXT_OVERFLOW, EngineLostError, PromptTooLongError } from "./errors.ts";
 import type { ModelNeeds } from "./capability.ts";
 
 export type { AppConfig, InitProgressReport, ModelRecord };
@@ -246,10 +246,16 @@ export class WebLlmError extends AppError {
   override name = "WebLlmError";
 }
 
+/** WebLLM's words when its model is gone: unloaded (ModelNotLoadedError), or the GPU device lost. */
+const MODEL_GONE = /model not loaded|device (?:was )?lost/i;
+
 /** The worker's rejections (strings over the message channel) as typed errors that name the model. */
 function asError(error: unknown, modelId: string): Error {
   const text = error instanceof Error ? error.message : String(error);
   if (CONTEXT_OVERFLOW.test(text)) return new PromptTooLongError(`${modelId}: ${text}`, { cause: error });
+  if (MODEL_GONE.test(text)) {
+    return new EngineLostError(`${modelId} is no longer loaded (${text.split("\n")[0]}). Load it again and resume the run: the notes already done are kept.`, { cause: error });
+  }
   if (error instanceof Error) return error;
   return new WebLlmError(`${modelId}: ${text}`);
 }

@@ -4,10 +4,12 @@
 // same `isDone` skips what was saved and does the rest. A note that fails (an unreadable
 // answer after its repair turn, a time-out, an HTTP error) is recorded and the run goes
 // on; `retryFailed` runs those again. Cancel with the signal; pause with a PauseControl
-// (the note in flight finishes first).
+// (the note in flight finishes first). An EngineLostError (the local model is gone) stops
+// the loop and is thrown: every note left would fail the same way.
 
 import { CancelledError, toErrorData, type ErrorData } from "../errors.ts";
 import type { NoteInput } from "./annotator.ts";
+import { EngineLostError } from "./errors.ts";
 
 export interface RunProgress {
   /** Notes finished: saved in this run or found done. */
@@ -122,6 +124,8 @@ export async function runAnnotation<R>(options: RunOptions<R>): Promise<RunSumma
         summary.cancelled = true;
         break;
       }
+      // Every note left would fail the same way: stop, and leave this note to the resumed run.
+      if (error instanceof EngineLostError) throw error;
       await options.saveFailure(note.id, toErrorData(error));
       summary.failed++;
     }

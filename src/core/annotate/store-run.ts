@@ -50,6 +50,7 @@ import {
 } from "../store/index.ts";
 import { annotateNote, type AnnotatorBackend, type LlmOptions, type NoteAnnotation, type NoteInput } from "./annotator.ts";
 import { openAiEndpoint, type ChatEngine } from "./chat.ts";
+import { EngineLostError } from "./errors.ts";
 import { CONSTRAINED_FORMAT, DEFAULT_FORMAT, type FormatName } from "./format.ts";
 import { evaluationNoteIds, fewShotExamples } from "./examples.ts";
 import { promptHash, type FewShotExample } from "./prompt.ts";
@@ -302,8 +303,10 @@ export async function runStored(options: StoredRunOptions): Promise<RunSummary> 
     // Done notes never reach the loop, so its total (for time left) is what is left to do.
     summary = await runAnnotation({ ...runOptions, total: ids.filter((id) => !done.has(id)).length });
   } catch (error) {
-    // A storage failure (disk full) stops the run; the notes saved so far stay.
-    await updateRun(db, runId, { status: "failed", progress: { ...progress, error: toErrorData(error) } }).catch(() => undefined);
+    // A storage failure (disk full) stops the run, a lost engine pauses it (it resumes once
+    // the model is back); the notes saved so far stay either way.
+    const status: RunStatus = error instanceof EngineLostError ? "paused" : "failed";
+    await updateRun(db, runId, { status, progress: { ...progress, error: toErrorData(error) } }).catch(() => undefined);
     throw error;
   }
   const finished = !summary.cancelled && progress.done + progress.failed >= progress.total;

@@ -24,6 +24,7 @@ import {
   type ModelHosts,
 } from "../../core/annotate/models.ts";
 import { chooseExamples, exampleCandidates, fewShotExamples, type ExampleCandidate } from "../../core/annotate/examples.ts";
+import { EngineLostError } from "../../core/annotate/errors.ts";
 import { PauseControl } from "../../core/annotate/run.ts";
 import {
   backendFor,
@@ -543,6 +544,10 @@ export class AnnotateState {
           if (noteId !== undefined && !progress.failures[noteId]) this.lastNoteId = noteId;
         },
       });
+    } catch (error) {
+      // WebLLM unloaded the model (the GPU was lost): forget it, so Resume loads it again.
+      if (error instanceof EngineLostError) await this.unloadModel();
+      throw error;
     } finally {
       this.activeRunId = null;
       this.controller = null;

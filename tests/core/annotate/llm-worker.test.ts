@@ -9,7 +9,7 @@ import type { ChatCompletionRequest } from "@mlc-ai/web-llm";
 import * as webllm from "@mlc-ai/web-llm";
 import { describe, expect, it } from "vitest";
 import { annotateNote } from "../../../src/core/annotate/annotator.ts";
-import { PromptTooLongError } from "../../../src/core/annotate/errors.ts";
+import { EngineLostError, PromptTooLongError } from "../../../src/core/annotate/errors.ts";
 import { CONSTRAINED_FORMAT } from "../../../src/core/annotate/format.ts";
 import {
   appConfigFor,
@@ -136,13 +136,24 @@ describe("WebLLM worker protocol", () => {
 
   it("turns the worker's string rejections into errors that name the model", async () => {
     const { worker, chosen, appConfig } = setup(() => {
-      throw new Error("GPU device was lost");
+      throw new Error("WebGPU validation error: buffer too large");
     });
     const local = await loadLocalModel({ worker, modelId: chosen.id, appConfig, hosts, webllm: webllm as unknown as WebLlmModule });
     const failure = await local.engine.complete({ messages: [{ role: "user", content: "x" }] }).catch((error) => error);
     expect(failure).toBeInstanceOf(WebLlmError);
     expect(failure.message).toContain(chosen.id);
-    expect(failure.message).toContain("GPU device was lost");
+    expect(failure.message).toContain("WebGPU validation error: buffer too large");
+  });
+
+  it("says the model is gone with EngineLostError when WebLLM unloaded it (a lost GPU), so the run stops instead of failing every note", async () => {
+    const { worker, chosen, appConfig } = setup(() => {
+      // WebLLM's ModelNotLoadedError, as its engine throws it after unloading on device loss.
+      throw new Error("Model not loaded before trying to complete ChatCompletionRequest. Please ensure you have called MLCEngine.reload(model)");
+    });
+    const local = await loadLocalModel({ worker, modelId: chosen.id, appConfig, hosts, webllm: webllm as unknown as WebLlmModule });
+    const failure = await local.engine.complete({ messages: [{ role: "user", content: "x" }] }).catch((error) => error);
+    expect(failure).toBeInstanceOf(EngineLostError);
+    expect(failure.message).toContain(`${chosen.id} is no longer loaded`);
   });
 
   it("says a prompt did not fit with PromptTooLongError (the annotator then cuts the note smaller), and knows the build's context", async () => {

@@ -4,7 +4,7 @@
 // the reload and a retry clears them; an endpoint is refused without consent for its URL.
 import { describe, expect, it } from "vitest";
 import { fakeEngine, type ChatRequest } from "../../../src/core/annotate/chat.ts";
-import { ChatHttpError } from "../../../src/core/annotate/errors.ts";
+import { ChatHttpError, EngineLostError } from "../../../src/core/annotate/errors.ts";
 import { outputFormat } from "../../../src/core/annotate/format.ts";
 import {
   backendFor,
@@ -98,6 +98,27 @@ describe("stored annotation runs", () => {
     // Gold and dev notes were never sent.
     for (const request of [...first.requests, ...second.requests]) expect(noteOf(request)).not.toMatch(/GOLD|DEV/);
     reopened.close();
+  });
+
+  it("pauses, without failing a note, when the local model is lost, and resumes once it is back", async () => {
+    const { db, project, poolIds } = await setup();
+    const run = await createAnnotationRun(db, project.id, runConfig(schema, endpoint));
+    const losing = fakeEngine((request, { call }) => {
+      if (call === 2) throw new EngineLostError("Qwen is no longer loaded (device lost)");
+      return lexiconAnswer(request);
+    });
+    await expect(runStored({ db, runId: run.id, schema, backend: { kind: "llm", engine: losing } })).rejects.toThrow(EngineLostError);
+    expect(losing.requests).toHaveLength(3);
+    const stopped = await getRun(db, run.id);
+    expect(stopped.status).toBe("paused");
+    expect(runProgress(stopped)).toMatchObject({ done: 2, failed: 0, failures: {} });
+    expect((stopped.progress as { error?: { name: string } }).error?.name).toBe("EngineLostError");
+
+    const back = fakeEngine(lexiconAnswer);
+    await runStored({ db, runId: run.id, schema, backend: { kind: "llm", engine: back } });
+    expect(back.requests.map(noteOf)).toEqual(POOL.slice(2));
+    expect((await listAnnotations(db, project.id, "llm", run.id)).map((row) => row.noteId).sort((a, b) => a - b)).toEqual(poolIds);
+    expect((await getRun(db, run.id)).status).toBe("done");
   });
 
   it("records failures in the run, keeps them across a reload, and a retry clears them", async () => {
