@@ -9,6 +9,7 @@
 import { strFromU8, gzipSync, strToU8, unzipSync } from "fflate";
 import { readFileSync } from "node:fs";
 import Papa from "papaparse";
+import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TaskSchema } from "../../src/core/schema/types.ts";
 import { dropFiles, openApp, screenshot, type OpenBrowser } from "./browser.ts";
@@ -99,6 +100,16 @@ async function openPainClinic(): Promise<OpenBrowser> {
   return open;
 }
 
+/** The Train step set to train the "urgency" head on the imported (human) labels, 2 epochs of batches of 4. */
+async function chooseDocumentTask(page: Page) {
+  await toStep(page, "train", "train-panel");
+  await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
+  await page.getByTestId("source-human").check();
+  await page.getByTestId("task-document-urgency").check();
+  await setNumber(page, "hp-epochs", 2);
+  await setNumber(page, "hp-batch", 4);
+}
+
 describe("attributes, relations and document labels in the app", () => {
   it("train an attribute head, evaluate it on the gold notes, and download it", async () => {
     open = await openPainClinic();
@@ -154,12 +165,7 @@ describe("attributes, relations and document labels in the app", () => {
   it("draw a learning curve of a document-label head: one run per size, the task's F1 per point, no source row", async () => {
     open = await openPainClinic();
     const { page } = open;
-    await toStep(page, "train", "train-panel");
-    await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
-    await page.getByTestId("source-human").check();
-    await page.getByTestId("task-document-urgency").check();
-    await setNumber(page, "hp-epochs", 2);
-    await setNumber(page, "hp-batch", 4);
+    await chooseDocumentTask(page);
     await toStep(page, "evaluate", "evaluate-panel");
     expect(await page.getByTestId("curve-task").textContent()).toContain('Trains: Document label "urgency" (a base model has no such head, so there is no source row)');
     await expect.poll(() => page.getByTestId("curve-sizes").inputValue(), { timeout: 30_000 }).not.toBe("");
@@ -181,12 +187,7 @@ describe("attributes, relations and document labels in the app", () => {
   it("label each note with a document-label head in the Extract step, without an entity model, and download the labels", async () => {
     open = await openPainClinic();
     const { page } = open;
-    await toStep(page, "train", "train-panel");
-    await expect.poll(() => page.getByTestId("base-model").locator("option").count(), { timeout: 60_000 }).toBeGreaterThan(0);
-    await page.getByTestId("source-human").check();
-    await page.getByTestId("task-document-urgency").check();
-    await setNumber(page, "hp-epochs", 2);
-    await setNumber(page, "hp-batch", 4);
+    await chooseDocumentTask(page);
     await page.getByTestId("start-training").click();
     await expect.poll(() => page.getByTestId("train-runs").locator("tbody tr").first().getAttribute("data-status"), { timeout: 120_000 }).toBe("done");
 

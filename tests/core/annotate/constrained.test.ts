@@ -11,11 +11,10 @@ import { mentionsFromSpans } from "../../../src/core/annotate/gold.ts";
 import { asGrammarAnswer, literal, typeRowsGrammar } from "../../../src/core/annotate/grammar.ts";
 import { parseOutput } from "../../../src/core/annotate/parse.ts";
 import { buildPrompt } from "../../../src/core/annotate/prompt.ts";
-import type { Mention } from "../../../src/core/annotate/types.ts";
 import type { Span } from "../../../src/core/corpus/types.ts";
 import { schemaWithTypes, type TaskSchema } from "../../../src/core/schema/types.ts";
 import { loadXgrammar, sameXgrammarAsWebLlm, type Xgrammar } from "../../../scripts/xgrammar.ts";
-import { IE_SCHEMA } from "./ie-schema.ts";
+import { IE_SCHEMA, LABELS, MENTIONS, RELATIONS } from "./ie-schema.ts";
 
 const TYPES = ["ANAT", "CHEM", "DEVI", "DISO", "LIVB", "PHYS", "PROC"];
 
@@ -51,20 +50,7 @@ const accepts = (grammar: Awaited<ReturnType<typeof constraintOf>>, text: string
 /** An answer as a model held to the format's constraint writes it. */
 const constrained = (format: FormatName, answer: string) => (format === "type-rows" ? asGrammarAnswer(answer) : answer);
 
-const MENTIONS: Mention[] = [
-  { text: "fiebre", type: "DISO", attributes: { certainty: "negated" } },
-  { text: "tos", type: "DISO" },
-  { text: "dolor", type: "DISO", occurrence: 2, attributes: { certainty: "suspected", temporality: "past" } },
-  { text: "paracetamol", type: "CHEM" },
-  { text: "1 g", type: "DOSE" },
-];
-const EXTRAS = {
-  relations: [
-    { type: "has_dose", from: 3, to: 4 },
-    { type: "treats", from: 3, to: 0 },
-  ],
-  labels: { smoking: ["former"], services: ["urgencias", "cardiología"] },
-};
+const EXTRAS = { relations: RELATIONS, labels: LABELS };
 
 describe("constrained decoding with WebLLM's xgrammar", () => {
   it("uses the xgrammar WebAssembly WebLLM bundles", () => {

@@ -7,20 +7,8 @@ import { FORMAT_NAMES, outputFormat } from "../../../src/core/annotate/format.ts
 import { parseOutput } from "../../../src/core/annotate/parse.ts";
 import type { Mention } from "../../../src/core/annotate/types.ts";
 import { schemaWithTypes, type TaskSchema } from "../../../src/core/schema/types.ts";
-import { IE_SCHEMA } from "./ie-schema.ts";
+import { IE_SCHEMA, LABELS, MENTIONS, RELATIONS } from "./ie-schema.ts";
 
-const MENTIONS: Mention[] = [
-  { text: "fiebre", type: "DISO", attributes: { certainty: "negated" } },
-  { text: "tos", type: "DISO" },
-  { text: "dolor", type: "DISO", occurrence: 2, attributes: { certainty: "suspected", temporality: "past" } },
-  { text: "paracetamol", type: "CHEM" },
-  { text: "1 g", type: "DOSE" },
-];
-const RELATIONS = [
-  { type: "has_dose", from: 3, to: 4 },
-  { type: "treats", from: 3, to: 0 },
-];
-const LABELS = { smoking: ["former"], services: ["urgencias", "cardiología"] };
 
 describe("answers with attributes, relations and labels", () => {
   it("each format writes them and reads them back (attributes on mentions, relations by item position, labels)", () => {
