@@ -249,6 +249,34 @@ describe("annotation in a real browser", () => {
     expect(open.errors).toEqual([]);
   });
 
+  it("holds a structured-output server's answers to the schema's JSON schema when the user says it has one", async () => {
+    server = await startFakeLlmServer(LEXICON, TYPES);
+    open = await openApp();
+    const { page } = open;
+    await toAnnotateStep(page);
+    await chooseServer(page, server.baseUrl);
+    await page.getByTestId("endpoint-structured").check();
+    await consent(page);
+    // Remembered across the reload that let the server in.
+    expect(await page.getByTestId("endpoint-structured").isChecked()).toBe(true);
+    await page.getByTestId("start-run").click();
+    await expect.poll(() => page.getByTestId("notes-done").textContent(), { timeout: 60_000 }).toBe(String(POOL.length));
+    const sent = server.requests.filter((request) => request.messages !== undefined);
+    expect(sent).toHaveLength(POOL.length);
+    for (const request of sent) {
+      expect(request.responseFormat?.type).toBe("json_schema");
+      expect(Object.keys(request.responseFormat!.json_schema!.schema.properties as object)).toEqual(TYPES);
+      expect(request.messages![0].content).toContain("Answer with JSON only");
+    }
+    const runId = await latestRunId(page);
+    expect(await page.locator(`tr[data-run-id="${runId}"]`).textContent()).toContain("JSON schema");
+    // The JSON answers give the same spans as the plain lines: clinic-008's two.
+    await page.getByTestId("step-notes").click();
+    await page.getByTestId("note-list").getByText("clinic-008").click();
+    await expect.poll(() => page.getByTestId("note-text").locator("mark").allTextContents()).toEqual(["myalgiaDisease", "atorvastatinChemical"]);
+    expect(open.errors).toEqual([]);
+  });
+
   it("asks for several samples at the chosen temperature (self-consistency), and refuses settings that cannot work", async () => {
     server = await startFakeLlmServer(LEXICON, TYPES);
     open = await openApp();

@@ -52,6 +52,9 @@ export const DEFAULT_FORMAT: FormatName = "type-rows";
  */
 export const CONSTRAINED_FORMAT: FormatName = "type-rows";
 
+/** The cheapest format with a JSON schema, for servers whose structured output takes one (vLLM, llama.cpp, OpenAI). */
+export const SCHEMA_FORMAT: FormatName = "grouped-json";
+
 /** Type names (entities only), a task schema, or a spec built from one. */
 export type SpecSource = readonly string[] | TaskSchema | AnswerSpec;
 

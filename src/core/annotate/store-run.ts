@@ -51,7 +51,7 @@ import {
 import { annotateNote, type AnnotatorBackend, type LlmOptions, type NoteAnnotation, type NoteInput } from "./annotator.ts";
 import { openAiEndpoint, type ChatEngine } from "./chat.ts";
 import { EngineLostError } from "./errors.ts";
-import { CONSTRAINED_FORMAT, DEFAULT_FORMAT, type FormatName } from "./format.ts";
+import { CONSTRAINED_FORMAT, DEFAULT_FORMAT, SCHEMA_FORMAT, type FormatName } from "./format.ts";
 import { evaluationNoteIds, fewShotExamples } from "./examples.ts";
 import { promptHash, type FewShotExample } from "./prompt.ts";
 import { runAnnotation, type PauseControl, type RunProgress, type RunSummary } from "./run.ts";
@@ -60,7 +60,15 @@ import type { TermList } from "./terms.ts";
 export type BackendConfig =
   | { kind: "webllm"; modelId: string; weightsBaseUrl: string; libsBaseUrl: string }
   /** `consentedUrl` is the address the user agreed to send note text to; it must equal `url`. */
-  | { kind: "endpoint"; url: string; model: string; consentedUrl: string; consentedAt: number }
+  | {
+      kind: "endpoint";
+      url: string;
+      model: string;
+      consentedUrl: string;
+      consentedAt: number;
+      /** The server holds answers to a JSON schema (structured output: vLLM, llama.cpp, OpenAI): ask for grouped-json with its schema. */
+      structured?: boolean;
+    }
   | { kind: "terms"; lists: TermList[] }
   /** The source model's own predictions as labels (self-training); `model` is its name, for provenance. */
   | { kind: "model"; modelId: string; model: string };
@@ -98,10 +106,14 @@ export class ConsentError extends AppError {
 
 /**
  * The format a backend is asked for, and whether its grammar goes along: WebLLM's decoding
- * is constrained by it; the cheapest lines, unconstrained, otherwise.
+ * is held to type-rows' grammar; a server with structured output to grouped-json's JSON
+ * schema (servers spell grammars differently, JSON schemas alike); the cheapest lines,
+ * unconstrained, otherwise.
  */
 export function formatFor(backend: BackendConfig): { format: FormatName; grammar: boolean } {
-  return backend.kind === "webllm" ? { format: CONSTRAINED_FORMAT, grammar: true } : { format: DEFAULT_FORMAT, grammar: false };
+  if (backend.kind === "webllm") return { format: CONSTRAINED_FORMAT, grammar: true };
+  if (backend.kind === "endpoint" && backend.structured) return { format: SCHEMA_FORMAT, grammar: false };
+  return { format: DEFAULT_FORMAT, grammar: false };
 }
 
 export interface RunConfigOptions {

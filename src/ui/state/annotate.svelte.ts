@@ -153,6 +153,8 @@ export class AnnotateState {
   endpointEnabled = $state(false);
   endpointUrl = $state(readJson(ENDPOINT_KEY, { url: "http://localhost:8000/v1", model: "" }).url);
   endpointModel = $state(readJson(ENDPOINT_KEY, { url: "", model: "" }).model);
+  /** The server holds answers to a JSON schema (structured output). */
+  endpointStructured = $state(readJson<{ structured?: boolean }>(ENDPOINT_KEY, {}).structured ?? false);
   /** Never stored: typed again after a reload. */
   apiKey = $state("");
   /** The base URL the user agreed to send notes to; consent lapses when the URL changes. */
@@ -337,9 +339,19 @@ export class AnnotateState {
 
   // --- Endpoint and terms -------------------------------------------------------------------
 
+  /** Remembers the server's address, model name and structured output (never the API key). */
+  private saveEndpoint(): void {
+    writeJson(ENDPOINT_KEY, { url: this.endpointUrl.trim(), model: this.endpointModel.trim(), structured: this.endpointStructured });
+  }
+
+  setStructured(structured: boolean): void {
+    this.endpointStructured = structured;
+    this.saveEndpoint();
+  }
+
   setConsent(given: boolean): void {
     this.consentedUrl = given ? this.endpointUrl.trim() : null;
-    writeJson(ENDPOINT_KEY, { url: this.endpointUrl.trim(), model: this.endpointModel.trim() });
+    this.saveEndpoint();
     if (given && !policyAllows(completionsUrl(this.endpointUrl))) {
       // Not in the page's policy yet: allow it (Privacy), carry the consent, reload.
       try {
@@ -398,6 +410,7 @@ export class AnnotateState {
           model: this.endpointModel.trim(),
           consentedUrl: this.consentGiven ? this.consentedUrl! : "",
           consentedAt: Date.now(),
+          ...(this.endpointStructured ? { structured: true } : {}),
         };
       case "terms":
         return { kind: "terms", lists: this.termLists() };

@@ -172,6 +172,11 @@ describe("stored annotation runs", () => {
     expect(local).toMatchObject({ format: "type-rows", grammar: true });
     // The grammar is part of what the prompt asks: WebLLM's runs are told apart from the endpoint's.
     expect(local.promptHash).not.toBe(config.promptHash);
+    // A server with structured output gets the JSON format and its schema.
+    const structured = runConfig(schema, { ...endpoint, structured: true });
+    expect(structured).toMatchObject({ format: "grouped-json" });
+    expect(structured.grammar).toBeUndefined();
+    expect(new Set([structured.promptHash, config.promptHash, local.promptHash]).size).toBe(3);
 
     let fetched = 0;
     const spyFetch = (async () => ((fetched += 1), new Response("{}"))) as unknown as typeof fetch;
