@@ -247,6 +247,12 @@ describe("review in a real browser", () => {
     expect(await today.count()).toBe(1);
     expect(await today.locator("td").nth(1).textContent()).toBe("2");
     expect(await today.locator("td").nth(4).textContent()).toBe("1");
+    // The chart draws the same day: the LLM's strict F1 and the reviewers' 33.3.
+    const chart = page.getByTestId("agreement-chart");
+    expect(await chart.getAttribute("data-days")).toBe("1");
+    const llmF1 = await today.locator("td").nth(2).textContent();
+    expect(await chart.getByTestId("llm-point").locator("title").allTextContents()).toEqual([expect.stringContaining(`LLM strict F1 ${llmF1}`)]);
+    expect(await chart.getByTestId("human-point").locator("title").allTextContents()).toEqual([expect.stringContaining("reviewers' strict F1 33.3")]);
     await screenshot(page, "review-3-agreement");
     expect(open.errors).toEqual([]);
   });
