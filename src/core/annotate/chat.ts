@@ -138,8 +138,9 @@ export interface WebLlmLike {
 
 /**
  * Wraps a WebLLM engine (`CreateWebWorkerMLCEngine(...)`). WebLLM takes the schema as a
- * string in `{type: "json_object", schema}` and a grammar as `{type: "grammar", grammar}`; an abort calls `interruptGenerate`, which
- * ends the generation early, and the call then throws CancelledError.
+ * string in `{type: "json_object", schema}` and a grammar as `{type: "grammar", grammar}`;
+ * an abort calls `interruptGenerate`, which ends the generation early, and the call then
+ * throws CancelledError.
  */
 export function webLlmEngine(engine: WebLlmLike): ChatEngine {
   return {
