@@ -455,14 +455,14 @@ function fromLines(output: string, format: FormatName, spec: AnswerSpec, problem
       if (bar <= 0) unreadable.push(line);
       else add(line.slice(bar + 1), line.slice(0, bar).trim());
     } else if (format === "grouped-lines") {
-      const header = /^([\p{L}\p{N}_-]+):$/u.exec(line);
-      if (header) type = header[1];
+      const header = typeLine(line, spec);
+      if (header && header.rest.trim() === "") type = header.type;
       else if (type === undefined) unreadable.push(line);
       else add(line.replace(/^[-*•]\s+/, ""), type);
     } else {
-      const row = /^([\p{L}\p{N}_-]+):(.*)$/u.exec(line);
+      const row = typeLine(line, spec);
       if (!row) unreadable.push(line);
-      else for (const words of row[2].split(";")) if (words.trim()) add(words, row[1]);
+      else for (const words of row.rest.split(";")) if (words.trim()) add(words, row.type);
     }
   }
   if (unreadable.length > 0) {
@@ -470,6 +470,19 @@ function fromLines(output: string, format: FormatName, spec: AnswerSpec, problem
     problems.push({ kind: "bad-item", message: `${unreadable.length} line(s) not in the ${format} shape were skipped, e.g. ${JSON.stringify(unreadable[0])}` });
   }
   return answer;
+}
+
+/**
+ * "TYPE: rest" -> the type and the rest. A schema's type name may hold spaces or other
+ * signs ("Adverse event", "Dose/route"): those are matched first (longest first, any case);
+ * else a single word before the colon, which the parser then reports as an unknown type.
+ */
+function typeLine(line: string, spec: AnswerSpec): { type: string; rest: string } | undefined {
+  const lower = line.toLowerCase();
+  const known = [...spec.typeNames].sort((a, b) => b.length - a.length).find((name) => lower.startsWith(name.toLowerCase()) && /^\s*:/.test(line.slice(name.length)));
+  if (known !== undefined) return { type: line.slice(0, known.length), rest: line.slice(known.length).replace(/^\s*:/, "") };
+  const word = /^([\p{L}\p{N}_-]+)\s*:(.*)$/u.exec(line);
+  return word ? { type: word[1], rest: word[2] } : undefined;
 }
 
 const RELATION_ITEM = /^(.+?)\s+(\d{1,5})\s*(?:>|->|→|-|,)?\s*(\d{1,5})$/u;

@@ -149,6 +149,10 @@ describe("constrained decoding with WebLLM's xgrammar", () => {
     );
     expect(answer).toContain("_Relations: rel 3>4");
     expect(await accepts(grammar, asGrammarAnswer(answer))).toBe(true);
+    const read = parseOutput(asGrammarAnswer(answer), "type-rows", schema);
+    expect(read.problems).toEqual([]);
+    expect(read.mentions.map((mention) => mention.type)).toEqual(['Diag "x"', "Back\\slash", "Relations", "Diagnóstico"]);
+    expect(read.relations).toHaveLength(1);
   });
 
   it("guides Llama-3 token by token: every token of an answer allowed (\"ología\" of a label value too), an unknown type masked, the end allowed", async () => {

@@ -28,6 +28,27 @@ describe("parseOutput", () => {
     );
   });
 
+  it("reads type names with spaces and signs in every format, a longer name before one it starts with", () => {
+    const types = ["Drug", "Drug name", "Adverse event", "Dose/route", "Síntoma"];
+    const mentions: Mention[] = [
+      { text: "ibuprofen", type: "Drug" },
+      { text: "aspirin", type: "Drug name" },
+      { text: "rash", type: "Adverse event" },
+      { text: "10 mg po", type: "Dose/route" },
+      { text: "tos", type: "Síntoma" },
+    ];
+    for (const name of FORMAT_NAMES) {
+      const { mentions: read, problems } = parseOutput(outputFormat(name).serialize(mentions, types), name, types);
+      expect({ name, read, problems }).toEqual({ name, read: mentions, problems: [] });
+    }
+    // As a model may write them: other case, a space before the colon.
+    expect(parseOutput("adverse EVENT : rash; itching\nDose/route:10 mg", "type-rows", types).mentions.map((m) => [m.type, m.text])).toEqual([
+      ["Adverse event", "rash"],
+      ["Adverse event", "itching"],
+      ["Dose/route", "10 mg"],
+    ]);
+  });
+
   it("strips code fences and prose, and says it repaired", () => {
     const output = 'Here are the entities:\n```json\n{"DISO": ["fiebre"], "CHEM": ["paracetamol"]}\n```\nHope this helps.';
     const { mentions, problems } = parseOutput(output, "grouped-json", TYPES);
