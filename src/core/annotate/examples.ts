@@ -52,13 +52,16 @@ export interface ExampleCandidate {
 /** Candidates looked at: enough to find short notes that cover the types, without reading every note of a large import. */
 const CANDIDATE_LIMIT = 500;
 
+/** Rows read to find them: a large import is not read whole each time the step is shown. */
+const ROWS_READ = CANDIDATE_LIMIT * 4;
+
 /** The project's pool notes with a reference annotation, reviewed ones first (at most 500). */
 export async function exampleCandidates(db: AppDatabase, projectId: string): Promise<ExampleCandidate[]> {
-  const [human, imported] = await Promise.all([listAnnotations(db, projectId, "human"), listAnnotations(db, projectId, "import")]);
+  const [human, imported] = await Promise.all([listAnnotations(db, projectId, "human", undefined, ROWS_READ), listAnnotations(db, projectId, "import", "", ROWS_READ)]);
   const origin = new Map<number, "human" | "import">();
   for (const row of human) origin.set(row.noteId, "human");
-  for (const row of imported) if (row.runId === "" && !origin.has(row.noteId)) origin.set(row.noteId, "import");
-  const ids = [...origin.keys()].sort((a, b) => (origin.get(a) === origin.get(b) ? a - b : origin.get(a) === "human" ? -1 : 1)).slice(0, CANDIDATE_LIMIT * 4);
+  for (const row of imported) if (!origin.has(row.noteId)) origin.set(row.noteId, "import");
+  const ids = [...origin.keys()].sort((a, b) => (origin.get(a) === origin.get(b) ? a - b : origin.get(a) === "human" ? -1 : 1)).slice(0, ROWS_READ);
   const candidates: ExampleCandidate[] = [];
   for (const note of await findNotes(db, ids)) {
     if (note.split !== "pool" || candidates.length >= CANDIDATE_LIMIT) continue;

@@ -85,15 +85,17 @@ export async function annotationsForNote(db: AppDatabase, noteId: number): Promi
   return rows.sort((a, b) => a.updatedAt - b.updatedAt || a.id - b.id);
 }
 
-/** A project's annotations of one origin (optionally one run), in id order. */
+/** A project's annotations of one origin (optionally one run; at most `limit`), in id order. */
 export async function listAnnotations(
   db: AppDatabase,
   projectId: string,
   origin: AnnotationOrigin,
   runId?: string,
+  limit?: number,
 ): Promise<AnnotationRow[]> {
-  const rows = db.annotations.where("[projectId+origin]").equals([projectId, origin]);
-  return runId === undefined ? rows.toArray() : rows.filter((row) => row.runId === runId).toArray();
+  const all = db.annotations.where("[projectId+origin]").equals([projectId, origin]);
+  const rows = runId === undefined ? all : all.filter((row) => row.runId === runId);
+  return (limit === undefined ? rows : rows.limit(limit)).toArray();
 }
 
 /** A run's rows (any origin), only those `keep` accepts when given; in no particular order. */
