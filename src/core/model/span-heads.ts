@@ -50,6 +50,8 @@ the head tensors, which model.safetensors holds as plain Linear layers (PyTorch 
   attribute_classifiers.{i}.weight / .bias   (values_i, hidden), attribute i of config.json's clinical_adapt_head.attributes
   relation_classifier.weight / .bias         (labels, 3 * hidden), labels in config.json's id2label (0 = "none")
 A span is the mean of its tokens' last hidden states; a pair of spans is [from, to, from * to].
+The app decodes a pair's relation as the best of "none" and the relation types whose from/to
+entity types fit the pair's (adaptation.json: task.choice.relationTypes).
 onnx/model.onnx takes input_ids, attention_mask (token_type_ids for BERT) and span_weights
 (batch, spans, tokens) or pair_from and pair_to (batch, pairs, tokens), each row a span's
 mean-pooling weights, and outputs logits (batch, spans, sum of values) or (batch, pairs, labels).`;

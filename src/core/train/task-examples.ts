@@ -171,18 +171,20 @@ export interface PairOptions extends WindowOptions {
   negatives?: { perPositive: number; minNegatives: number; seed: number };
 }
 
+/** Whether a relation of `type` may go from an entity of `fromType` to one of `toType` (either way when undirected). */
+export function typeFits(type: RelationType, fromType: string, toType: string): boolean {
+  const forward = type.from.includes(fromType) && type.to.includes(toType);
+  return forward || (!type.directed && type.from.includes(toType) && type.to.includes(fromType));
+}
+
 /** Ordered candidate pairs (from, to) of a note's spans, by the relation types' from/to types. */
 export function candidatePairs(spans: readonly Span[], types: readonly RelationType[]): [number, number][] {
   const pairs: [number, number][] = [];
   for (let i = 0; i < spans.length; i++) {
     for (let j = 0; j < spans.length; j++) {
       if (i === j) continue;
-      const allowed = types.some((t) => {
-        const forward = t.from.includes(spans[i].type) && t.to.includes(spans[j].type);
-        if (t.directed) return forward;
-        const backward = t.from.includes(spans[j].type) && t.to.includes(spans[i].type);
-        return (forward || backward) && textOrder(spans, i, j);
-      });
+      // An undirected pair is a candidate once, in text order.
+      const allowed = types.some((t) => typeFits(t, spans[i].type, spans[j].type) && (t.directed || textOrder(spans, i, j)));
       if (allowed) pairs.push([i, j]);
     }
   }

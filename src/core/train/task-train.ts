@@ -18,7 +18,7 @@ import { DEFAULT_BUCKETS } from "./batches.ts";
 import type { StepModel } from "./model.ts";
 import type { Backend } from "./ort-session.ts";
 import { type TaskBatch, padDocumentBatch, padPairBatch, padSpanBatch, taskBatches } from "./task-batches.ts";
-import { type AnnotatedNote, documentExamples, pairExamples, relationLabels, spanExamples } from "./task-examples.ts";
+import { type AnnotatedNote, documentExamples, pairExamples, relationLabels, spanExamples, typeFits } from "./task-examples.ts";
 import { attributeModel, documentModel, relationModel } from "./task-models.ts";
 import { type TrainMode } from "./trainable.ts";
 import { type StepResult, Trainer } from "./trainer.ts";
@@ -249,7 +249,10 @@ export async function predictTaskWith(
   const relations: Relation[][] = notes.map(() => []);
   for (const place of (made as ReturnType<typeof pairExamples>).places) {
     const row = slotLogits(place.example, place.slot, labels.length);
-    const best = argmax(row, 0, labels.length);
+    // Only the relation types the pair's entity types allow compete with "none" (label 0).
+    const spans = notes[place.note].spans;
+    const allowed = [0, ...task.relationTypes.flatMap((type, t) => (typeFits(type, spans[place.from].type, spans[place.to].type) ? [t + 1] : []))];
+    const best = allowed.reduce((kept, label) => (row[label] > row[kept] ? label : kept));
     if (best !== 0) relations[place.note].push({ type: labels[best], from: place.from, to: place.to });
   }
   return { kind: "relations", relations };

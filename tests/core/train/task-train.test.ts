@@ -10,7 +10,9 @@ import { randomEncoderWeights } from "../../../src/core/model/random-init.ts";
 import { seededRandom } from "../../../src/core/model/random.ts";
 import { loadTokenizer } from "../../../src/core/text/tokenizer.ts";
 import type { AnnotatedNote } from "../../../src/core/train/task-examples.ts";
-import { type TaskChoice, type TaskTrainingOptions, predictTask, trainTaskModel } from "../../../src/core/train/task-train.ts";
+import type { TaskBatch } from "../../../src/core/train/task-batches.ts";
+import { PAIR_FROM } from "../../../src/core/train/task-models.ts";
+import { type TaskChoice, type TaskTrainingOptions, predictTask, predictTaskWith, taskModel, trainTaskModel } from "../../../src/core/train/task-train.ts";
 
 const tokenizer = loadTokenizer(JSON.parse(readFileSync("tests/fixtures/tokenizers/wordpiece-uncased.tokenizer.json", "utf8")));
 const config = createConfig("bert", { vocabSize: 197, hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 64, maxPositions: 128, labels: ["O", "B-Finding", "I-Finding"] });
@@ -144,6 +146,38 @@ describe("trainTaskModel and predictTask", () => {
     console.log(`notes → relations: ${trained.slots} training pairs, loss ${trained.losses[0].toFixed(3)} → ${trained.losses.at(-1)!.toFixed(3)}, held-out F1 ${f1.toFixed(4)} (${gold} gold, ${found} found)`);
     expect(gold).toBeGreaterThan(50);
     expect(f1).toBeGreaterThan(0.9);
+  });
+
+  it("relations: a pair's label is the best of none and the types its entity types allow (hand-set logits)", async () => {
+    const task: TaskChoice = {
+      kind: "relations",
+      relationTypes: [
+        { name: "has_dose", from: ["Drug"], to: ["Dose"], directed: true },
+        { name: "treats", from: ["Drug"], to: ["Disease"], directed: true },
+      ],
+      maxDistance: 40,
+      negativesPerPositive: 3,
+    };
+    const w = new NoteWriter();
+    w.add("aspirin", "Drug");
+    w.add("one", "Dose");
+    w.add("for");
+    w.add("pain", "Disease");
+    // Every pair scores none 0, has_dose 1, treats 5: unconstrained, "treats" would win everywhere.
+    const source = {
+      model: taskModel(config, task),
+      batchSize: 4,
+      logits: async (batch: TaskBatch) => {
+        const pairs = batch.task[PAIR_FROM].dims[1];
+        return Float32Array.from({ length: batch.rows * pairs * 3 }, (_, i) => [0, 1, 5][i % 3]);
+      },
+    };
+    const predicted = await predictTaskWith(source, task, [{ text: w.text, spans: w.spans }], tokenizer, { maxLength: 64, stride: 8, buckets: [32, 64] });
+    if (predicted.kind !== "relations") throw new Error("expected relation predictions");
+    expect(predicted.relations[0]).toEqual([
+      { type: "has_dose", from: 0, to: 1 },
+      { type: "treats", from: 0, to: 2 },
+    ]);
   });
 
   it("document labels: learns the smoking status and labels every held-out note, > 95%", async () => {
