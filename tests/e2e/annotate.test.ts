@@ -409,7 +409,7 @@ describe("annotation in a real browser", () => {
     await toAnnotateStep(page);
     await page.getByRole("button", { name: "Ask the host for the size" }).click();
     await expect.poll(() => page.getByTestId("model-build").textContent()).toContain("download 954 MB");
-    expect(await page.getByTestId("cache-state").textContent()).toBe("Not downloaded yet.");
+    await expect.poll(() => page.getByTestId("cache-state").textContent()).toBe("Not downloaded yet.");
     const buildId = await page.getByTestId("model-build").locator("strong").textContent();
     expect(buildId).toMatch(/^Qwen2\.5-3B-Instruct-q4f(16|32)_1-MLC$/);
 

@@ -193,6 +193,7 @@ export class AnnotateState {
   error = $state<string | null>(null);
 
   private controller: AbortController | null = null;
+  private cacheRefresh = 0;
   private pause: PauseControl | null = null;
   private worker: Worker | null = null;
 
@@ -274,6 +275,8 @@ export class AnnotateState {
 
   /** What the browser's cache holds: the chosen build, and every build of the catalogue. A cache that cannot be read is said so. */
   async refreshCache(): Promise<void> {
+    // Refreshes overlap (the step shown again, a load or delete ending): only the latest one's answer is kept.
+    const refresh = ++this.cacheRefresh;
     try {
       const builds = this.entries.flatMap((entry) => [entry.f16, entry.f32]).filter((build): build is ModelBuild => build !== undefined);
       const found: { build: ModelBuild; bytes?: number }[] = [];
@@ -281,10 +284,12 @@ export class AnnotateState {
         const appConfig = this.appConfig(build);
         if (await isModelCached(build.id, appConfig)) found.push({ build, bytes: await cachedWeightsBytes(appConfig.model_list[0]) });
       }
+      if (refresh !== this.cacheRefresh) return;
       this.cachedModels = found;
       this.cached = this.build ? found.some((item) => item.build.id === this.build!.id) : null;
       this.cacheProblem = null;
     } catch (error) {
+      if (refresh !== this.cacheRefresh) return;
       this.cached = null;
       this.cacheProblem = `The browser's model cache cannot be read here (${(error as Error).message}).`;
     }
@@ -322,6 +327,7 @@ export class AnnotateState {
   async unloadModel(): Promise<void> {
     const local = this.local;
     this.local = null;
+    this.loadProgress = null;
     await local?.unload().catch(() => undefined);
     this.worker?.terminate();
     this.worker = null;
