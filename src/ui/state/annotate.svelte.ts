@@ -451,7 +451,9 @@ export class AnnotateState {
 
   /** The notes that could be examples: they change with reviews and imports, so they are read when the step is shown. */
   async refreshExamples(): Promise<void> {
-    this.candidates = await exampleCandidates(this.db, this.projectId);
+    await this.attempt(async () => {
+      this.candidates = await exampleCandidates(this.db, this.projectId);
+    });
   }
 
   async refreshRuns(): Promise<void> {
