@@ -16,27 +16,16 @@ import { readSafetensors } from "../../../src/core/model/safetensors.ts";
 import { SPAN_HEAD_LOADING } from "../../../src/core/model/span-heads.ts";
 import { createSession } from "../../../src/core/onnx/run.ts";
 import { addEvaluation } from "../../../src/core/store/runs.ts";
-import { continueRun, startRun } from "../../../src/core/train/any-run.ts";
-import { defaultHyperparameters } from "../../../src/core/train/run.ts";
 import type { HeadTask } from "../../../src/core/train/tasks.ts";
-import { setupTaskProject } from "../train/task-run-fixtures.ts";
+import { setupTaskProject, trainTaskBriefly } from "../train/task-run-fixtures.ts";
 
 type Fixture = Awaited<ReturnType<typeof setupTaskProject>>;
 
 /** Trains the task briefly, evaluates it (stored, as the worker does), and downloads it. */
 async function download(f: Fixture, task: HeadTask) {
-  const run = await startRun(f.db, {
-    projectId: f.projectId,
-    baseModelId: f.baseModelId,
-    source: "llm",
-    minConfidence: 0,
-    weightByConfidence: false,
-    task,
-    hyper: { ...defaultHyperparameters(1000, 64), epochs: 1, batchSize: 4, maxLength: 32 },
-  });
-  const { modelId } = await continueRun(f.db, run.id);
+  const { runId, modelId } = await trainTaskBriefly(f, task);
   const comparison = await compareTaskModels(f.db, f.projectId, f.baseModelId, modelId);
-  await addEvaluation(f.db, { projectId: f.projectId, runId: run.id, modelId, metrics: comparison });
+  await addEvaluation(f.db, { projectId: f.projectId, runId, modelId, metrics: comparison });
   const bundle = await storedModelBundle(f.db, modelId, { appVersion: "0.1.0", date: "2025-01-02" });
   const files = unzipSync(bundle.bytes);
   const json = JSON.parse(strFromU8(files["config.json"]));

@@ -10,27 +10,14 @@ import type { Predictor } from "../../../src/core/model/predict.ts";
 import { runInference } from "../../../src/core/model/predict-run.ts";
 import { listAnnotations } from "../../../src/core/store/annotations.ts";
 import { getRun } from "../../../src/core/store/runs.ts";
-import { continueRun, startRun } from "../../../src/core/train/any-run.ts";
-import { defaultHyperparameters } from "../../../src/core/train/run.ts";
 import { predictStoredTaskModel, storedTaskOf } from "../../../src/core/train/task-predict.ts";
 import type { HeadTask } from "../../../src/core/train/tasks.ts";
-import { setupTaskProject } from "../train/task-run-fixtures.ts";
+import { setupTaskProject, trainTaskBriefly } from "../train/task-run-fixtures.ts";
 
 type Fixture = Awaited<ReturnType<typeof setupTaskProject>>;
 
 /** A task model trained briefly on the pool notes' LLM annotations. */
-async function trainTask(f: Fixture, task: HeadTask): Promise<string> {
-  const run = await startRun(f.db, {
-    projectId: f.projectId,
-    baseModelId: f.baseModelId,
-    source: "llm",
-    minConfidence: 0,
-    weightByConfidence: false,
-    task,
-    hyper: { ...defaultHyperparameters(1000, 64), epochs: 1, batchSize: 4, maxLength: 32 },
-  });
-  return (await continueRun(f.db, run.id)).modelId;
-}
+const trainTask = async (f: Fixture, task: HeadTask) => (await trainTaskBriefly(f, task)).modelId;
 
 /** An entity model that finds each gold note's entities (no attributes), and records the texts it is given. */
 function goldEntityPredictor(f: Fixture): Predictor & { seen: string[] } {

@@ -13,6 +13,9 @@ import type { DocumentLabels, Relation, Span } from "../../../src/core/corpus/ty
 import type { TaskSchema } from "../../../src/core/schema/types.ts";
 import { putAnnotations } from "../../../src/core/store/annotations.ts";
 import { updateProject } from "../../../src/core/store/projects.ts";
+import { continueRun, startRun } from "../../../src/core/train/any-run.ts";
+import { defaultHyperparameters } from "../../../src/core/train/run.ts";
+import type { HeadTask } from "../../../src/core/train/tasks.ts";
 import { type Fixture, makeNote, setupProject } from "./run-fixtures.ts";
 
 export const TASK_SCHEMA: TaskSchema = {
@@ -63,4 +66,18 @@ export async function setupTaskProject(options: { pool?: number; gold?: number }
     f.goldIds.map((noteId, i) => ({ noteId, origin: "human", spans: gold[i].spans.map(({ confidence: _, ...s }) => s), relations: gold[i].relations, labels: gold[i].labels })),
   );
   return { ...f, gold };
+}
+
+/** A task model trained briefly (one epoch) on the pool notes' LLM annotations: its run's id and its model's. */
+export async function trainTaskBriefly(f: Fixture, task: HeadTask): Promise<{ runId: string; modelId: string }> {
+  const run = await startRun(f.db, {
+    projectId: f.projectId,
+    baseModelId: f.baseModelId,
+    source: "llm",
+    minConfidence: 0,
+    weightByConfidence: false,
+    task,
+    hyper: { ...defaultHyperparameters(1000, 64), epochs: 1, batchSize: 4, maxLength: 32 },
+  });
+  return { runId: run.id, modelId: (await continueRun(f.db, run.id)).modelId };
 }
