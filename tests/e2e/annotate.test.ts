@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { openApp, screenshot, type OpenBrowser } from "./browser.ts";
+import { openApp, screenshot, storedRecords, type OpenBrowser } from "./browser.ts";
 import { setNumber } from "./demo-steps.ts";
 import { startFakeLlmServer, startModelHost, type FakeLlmServer, type ModelHost } from "./fixtures/openai-server.ts";
 
@@ -60,25 +60,10 @@ async function consent(page: Page) {
   await expect.poll(() => page.getByTestId("consent-checkbox").isChecked()).toBe(true);
 }
 
-/** Rows of the annotations table in IndexedDB, read by the page itself. */
+/** A run's rows of the annotations table in IndexedDB, read by the page itself. */
 async function storedRows(page: Page, runId: string): Promise<{ noteId: number; origin: string; spans: unknown[] }[]> {
-  return page.evaluate(
-    (runId) =>
-      new Promise((resolve, reject) => {
-        const request = indexedDB.open("clinical-adapt");
-        request.onerror = () => reject(request.error);
-        request.onsuccess = () => {
-          const db = request.result;
-          const all = db.transaction("annotations").objectStore("annotations").getAll();
-          all.onsuccess = () => {
-            db.close();
-            resolve((all.result as { noteId: number; origin: string; runId: string; spans: unknown[] }[]).filter((row) => row.runId === runId).map(({ noteId, origin, spans }) => ({ noteId, origin, spans })));
-          };
-          all.onerror = () => reject(all.error);
-        };
-      }),
-    runId,
-  );
+  const rows = await storedRecords<{ noteId: number; origin: string; runId: string; spans: unknown[] }>(page, "annotations");
+  return rows.filter((row) => row.runId === runId).map(({ noteId, origin, spans }) => ({ noteId, origin, spans }));
 }
 
 async function latestRunId(page: Page): Promise<string> {

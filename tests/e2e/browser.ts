@@ -59,6 +59,26 @@ export async function openApp(path = ""): Promise<OpenBrowser> {
   };
 }
 
+/** Every record of one object store of the app's IndexedDB database, read by the page itself. */
+export async function storedRecords<T>(page: Page, store: string): Promise<T[]> {
+  return page.evaluate(
+    (store) =>
+      new Promise<T[]>((resolve, reject) => {
+        const request = indexedDB.open("clinical-adapt");
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => {
+          const all = request.result.transaction(store).objectStore(store).getAll();
+          all.onsuccess = () => {
+            request.result.close();
+            resolve(all.result as T[]);
+          };
+          all.onerror = () => reject(all.error);
+        };
+      }),
+    store,
+  );
+}
+
 /** Saves a screenshot under test-results/ for people to look at. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync("test-results", { recursive: true });

@@ -6,7 +6,7 @@
 import { gzipSync } from "fflate";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { dropFiles, openApp, screenshot, type OpenBrowser } from "./browser.ts";
+import { dropFiles, openApp, screenshot, storedRecords, type OpenBrowser } from "./browser.ts";
 
 let open: OpenBrowser | undefined;
 afterEach(async () => {
@@ -75,22 +75,7 @@ const relations = (page: Page) =>
     .evaluateAll((items) => items.map((item) => ["from", "type", "to", "decision"].map((name) => item.getAttribute(`data-${name}`)).join(" ")));
 
 /** The human rows of the page's database, straight from IndexedDB. */
-const humanRows = (page: Page) =>
-  page.evaluate(
-    () =>
-      new Promise<unknown[]>((resolve, reject) => {
-        const request = indexedDB.open("clinical-adapt");
-        request.onerror = () => reject(request.error);
-        request.onsuccess = () => {
-          const all = request.result.transaction("annotations").objectStore("annotations").getAll();
-          all.onerror = () => reject(all.error);
-          all.onsuccess = () => {
-            request.result.close();
-            resolve((all.result as { origin: string }[]).filter((row) => row.origin === "human"));
-          };
-        };
-      }),
-  );
+const humanRows = async (page: Page): Promise<unknown[]> => (await storedRecords<{ origin: string }>(page, "annotations")).filter((row) => row.origin === "human");
 
 describe("reviewing attributes, relations and labels", () => {
   it("changes an attribute, rejects and adds a relation, sets a label and undoes with the keyboard; the saved row holds exactly that", async () => {

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import type { Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openApp, screenshot, type OpenBrowser } from "./browser.ts";
+import { openApp, screenshot, storedRecords, type OpenBrowser } from "./browser.ts";
 
 const read = (file: string) => readFileSync(`public/demo/${file}`, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { id: string; text: string });
 const POOL = read("notes-pool.jsonl");
@@ -57,24 +57,10 @@ async function useFakeWorker(browser: OpenBrowser, loseAfter: number): Promise<{
   return served;
 }
 
-/** The run's rows in IndexedDB, read by the page. */
+/** The notes of the run's rows in IndexedDB, read by the page. */
 async function storedNoteIds(page: Page, runId: string): Promise<number[]> {
-  return page.evaluate(
-    (runId) =>
-      new Promise<number[]>((resolve, reject) => {
-        const request = indexedDB.open("clinical-adapt");
-        request.onerror = () => reject(request.error);
-        request.onsuccess = () => {
-          const all = request.result.transaction("annotations").objectStore("annotations").getAll();
-          all.onsuccess = () => {
-            request.result.close();
-            resolve((all.result as { noteId: number; runId: string }[]).filter((row) => row.runId === runId).map((row) => row.noteId));
-          };
-          all.onerror = () => reject(all.error);
-        };
-      }),
-    runId,
-  );
+  const rows = await storedRecords<{ noteId: number; runId: string }>(page, "annotations");
+  return rows.filter((row) => row.runId === runId).map((row) => row.noteId);
 }
 
 describe("annotating with the local model (WebLLM's worker protocol, fake engine)", () => {
